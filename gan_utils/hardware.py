@@ -1,0 +1,86 @@
+"""What hardware TensorFlow sees, and the switches that make a GPU pay.
+
+Taught in notebook 02 (setup section) and notebook 05 (the article's "do we have a GPU?" check).
+"""
+
+from dataclasses import dataclass, field
+
+import keras
+import tensorflow as tf
+
+# Measured for this series (2-core CPU, TF 2.21): notebook 02's DCGAN, 234 steps of batch 256, ~0.75 s a step.
+CPU_SECONDS_PER_MNIST_EPOCH = 175
+
+
+@dataclass
+class HardwareReport:
+    """What :func:`check_hardware` found."""
+
+    tensorflow_version: str
+    keras_version: str
+    built_with_cuda: bool
+    gpus: list = field(default_factory=list)
+
+    @property
+    def has_gpu(self) -> bool:
+        return bool(self.gpus)
+
+
+def check_hardware(verbose: bool = True) -> HardwareReport:
+    """Report TensorFlow/Keras versions and visible GPUs; warn plainly when there is no GPU.
+
+    Returns a :class:`HardwareReport`. With ``verbose``, prints one line per fact, so the
+    notebook's output says which machine produced its pictures.
+    """
+    report = HardwareReport(
+        tensorflow_version=tf.__version__,
+        keras_version=keras.__version__,
+        built_with_cuda=tf.test.is_built_with_cuda(),
+        gpus=[gpu.name for gpu in tf.config.list_physical_devices("GPU")],
+    )
+    if verbose:
+        print(f"TensorFlow {report.tensorflow_version}, Keras {report.keras_version}")
+        print(f"TensorFlow built with CUDA: {report.built_with_cuda}")
+        print(f"GPUs visible: {report.gpus or 'none'}")
+        if not report.has_gpu:
+            print(no_gpu_warning())
+    return report
+
+
+def no_gpu_warning() -> str:
+    """The plain-language warning shown when training will run on the CPU."""
+    return (
+        "WARNING: no GPU found, so training runs on the CPU. On a 2-core CPU one epoch of "
+        f"MNIST with notebook 02's DCGAN takes about {CPU_SECONDS_PER_MNIST_EPOCH} s; "
+        "a GPU is typically tens of times faster. In Colab: Runtime > Change runtime type > GPU. "
+        "Locally: install the GPU build (see README) and check `nvidia-smi`."
+    )
+
+
+def enable_memory_growth() -> int:
+    """Let TensorFlow take GPU memory as it needs it instead of all at once.
+
+    Call before any tensor is placed on a GPU. Returns how many GPUs were set.
+    """
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError as error:  # GPUs already initialised: the setting can no longer change
+            raise RuntimeError(
+                "Memory growth must be set before TensorFlow uses the GPU: "
+                "restart the kernel and call enable_memory_growth() first."
+            ) from error
+    return len(gpus)
+
+
+def set_mixed_precision(enabled: bool) -> str:
+    """Switch Keras' global dtype policy between ``mixed_float16`` and ``float32``.
+
+    Mixed precision speeds up GPUs with tensor cores and slows CPUs down; build the models
+    *after* calling this. Keep each model's last layer in float32 (``dtype="float32"``) so
+    that logits and losses stay in full precision. Returns the policy name now in force.
+    """
+    policy = "mixed_float16" if enabled else "float32"
+    keras.mixed_precision.set_global_policy(policy)
+    return policy

@@ -1,0 +1,64 @@
+"""The articles' generators and discriminators, built as Keras 3 ``Sequential`` models.
+
+Taught in notebook 02 (article 000's DCGAN). Generators map noise (batch, latent_dim) to
+images (batch, 28, 28, 1) in [-1, 1] (``tanh``); discriminators map images to one logit each.
+"""
+
+import keras
+from keras import layers
+
+LATENT_DIM = 100
+
+
+def build_dcgan_generator(latent_dim: int = LATENT_DIM) -> keras.Sequential:
+    """Article 000's DCGAN generator: noise (batch, latent_dim) -> images (batch, 28, 28, 1) in [-1, 1].
+
+    Dense 7x7x256 -> BatchNorm -> LeakyReLU, then transposed convolutions 128 (stride 1),
+    64 (stride 2) and 1 (stride 2, tanh). No biases before BatchNorm (it has its own shift).
+    """
+    if int(latent_dim) < 1:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim}.")
+    model = keras.Sequential(name="dcgan_generator")
+    model.add(keras.Input(shape=(latent_dim,)))
+    model.add(layers.Dense(7 * 7 * 256, use_bias=False))
+    model.add(layers.BatchNormalization())
+    model.add(layers.LeakyReLU())
+    model.add(layers.Reshape((7, 7, 256)))
+    assert model.output_shape == (None, 7, 7, 256)  # None is the batch size
+
+    model.add(layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False))
+    assert model.output_shape == (None, 7, 7, 128)
+    model.add(layers.BatchNormalization())
+    model.add(layers.LeakyReLU())
+
+    model.add(layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False))
+    assert model.output_shape == (None, 14, 14, 64)
+    model.add(layers.BatchNormalization())
+    model.add(layers.LeakyReLU())
+
+    model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False,
+                                     activation="tanh", dtype="float32"))
+    assert model.output_shape == (None, 28, 28, 1)
+    return model
+
+
+def build_dcgan_discriminator(image_shape=(28, 28, 1)) -> keras.Sequential:
+    """Article 000's DCGAN discriminator: images (batch, H, W, C) in [-1, 1] -> logits (batch, 1).
+
+    Two strided 5x5 convolutions (64, 128) with LeakyReLU and Dropout 0.3, then one Dense unit
+    with no activation: a logit, where > 0 means "real". Losses apply the sigmoid.
+    """
+    if len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (height, width, channels), got {image_shape}.")
+    model = keras.Sequential(name="dcgan_discriminator")
+    model.add(keras.Input(shape=tuple(image_shape)))
+    model.add(layers.Conv2D(64, (5, 5), strides=(2, 2), padding="same"))
+    model.add(layers.LeakyReLU())
+    model.add(layers.Dropout(0.3))
+    model.add(layers.Conv2D(128, (5, 5), strides=(2, 2), padding="same"))
+    model.add(layers.LeakyReLU())
+    model.add(layers.Dropout(0.3))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(1, dtype="float32"))
+    assert model.output_shape == (None, 1)
+    return model

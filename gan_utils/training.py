@@ -1,0 +1,76 @@
+"""``GAN``: a ``keras.Model`` that holds a generator and a discriminator and trains both.
+
+Taught in notebook 02 ("Train"). ``train_step`` is article 000's ``tf.GradientTape`` step;
+putting it inside a ``keras.Model`` means ``fit()`` supplies the progress bar, ``History``,
+callbacks, ``steps_per_execution`` and ``jit_compile``.
+"""
+
+import keras
+import tensorflow as tf
+
+from gan_utils.losses import discriminator_loss, generator_loss
+
+
+class GAN(keras.Model):
+    """Generator + discriminator, trained together by ``fit(dataset_of_real_image_batches)``.
+
+    Each step reports ``d_loss``, ``g_loss``, ``real_score`` (mean D(x), the probability the
+    discriminator gives real images) and ``fake_score`` (mean D(G(z))), averaged over the epoch.
+    """
+
+    def __init__(self, generator, discriminator, latent_dim=None, from_logits=True, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim or generator.input_shape[-1])
+        self.from_logits = from_logits
+        self.noise_seed = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.real_score_tracker = keras.metrics.Mean(name="real_score")
+        self.fake_score_tracker = keras.metrics.Mean(name="fake_score")
+
+    def compile(self, generator_optimizer, discriminator_optimizer, **kwargs):
+        """Like ``keras.Model.compile`` (``jit_compile``, ``steps_per_execution``...), with one optimizer per network."""
+        super().compile(**kwargs)
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.real_score_tracker, self.fake_score_tracker]
+
+    def call(self, noise, training=False):
+        """Generate images (batch, H, W, C) in [-1, 1] from noise (batch, latent_dim)."""
+        return self.generator(noise, training=training)
+
+    def sample_noise(self, batch_size):
+        """Standard normal noise (batch_size, latent_dim), drawn from the model's seeded stream."""
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+
+    def to_probability(self, discriminator_output):
+        return tf.sigmoid(discriminator_output) if self.from_logits else discriminator_output
+
+    def train_step(self, real_images):
+        noise = self.sample_noise(tf.shape(real_images)[0])
+
+        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+            fake_images = self.generator(noise, training=True)
+            real_output = self.discriminator(real_images, training=True)
+            fake_output = self.discriminator(fake_images, training=True)
+            g_loss = generator_loss(fake_output, self.from_logits)
+            d_loss = discriminator_loss(real_output, fake_output, self.from_logits)
+
+        # Each network is updated only with the gradients of its own loss, over its own weights.
+        generator_weights = self.generator.trainable_variables
+        discriminator_weights = self.discriminator.trainable_variables
+        generator_gradients = generator_tape.gradient(g_loss, generator_weights)
+        discriminator_gradients = discriminator_tape.gradient(d_loss, discriminator_weights)
+        self.generator_optimizer.apply_gradients(zip(generator_gradients, generator_weights))
+        self.discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator_weights))
+
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.real_score_tracker.update_state(tf.reduce_mean(self.to_probability(real_output)))
+        self.fake_score_tracker.update_state(tf.reduce_mean(self.to_probability(fake_output)))
+        return {metric.name: metric.result() for metric in self.metrics}

@@ -1,7 +1,9 @@
 """The articles' generators and discriminators, built as Keras 3 ``Sequential`` models.
 
-Taught in notebook 02 (article 000's DCGAN). Generators map noise (batch, latent_dim) to
-images (batch, 28, 28, 1) in [-1, 1] (``tanh``); discriminators map images to one logit each.
+Taught in notebooks 01 (article 002's MLP GAN), 02 (article 000's DCGAN) and 04 (article 004's
+classic Keras GAN). Generators map noise (batch, latent_dim) to images (batch, 28, 28, 1) in
+[-1, 1] (``tanh``); discriminators map images to one number each: a logit (02, 01 with
+``sigmoid_output=False``) or a probability in (0, 1) from a sigmoid (01, 04).
 """
 
 import keras
@@ -61,4 +63,115 @@ def build_dcgan_discriminator(image_shape=(28, 28, 1)) -> keras.Sequential:
     model.add(layers.Flatten())
     model.add(layers.Dense(1, dtype="float32"))
     assert model.output_shape == (None, 1)
+    return model
+
+
+def build_mlp_generator(latent_dim: int = LATENT_DIM, image_shape=(28, 28, 1)) -> keras.Sequential:
+    """Article 002's MLP generator: noise (batch, latent_dim) -> images (batch, 28, 28, 1) in [-1, 1].
+
+    Taught in notebook 01. Fully connected 100 -> 256 -> 512 -> 1024 -> 784, LeakyReLU(0.2) after
+    each hidden layer, ``tanh`` on the output. The article's ``vectors2images`` step (784 -> 28x28)
+    is the final ``Reshape``, so the output is an image like every other generator's.
+    """
+    if int(latent_dim) < 1:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim}.")
+    if len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (height, width, channels), got {image_shape}.")
+    pixels = int(image_shape[0]) * int(image_shape[1]) * int(image_shape[2])
+    model = keras.Sequential(name="mlp_generator")
+    model.add(keras.Input(shape=(latent_dim,)))
+    for units in (256, 512, 1024):  # the article's hidden0, hidden1, hidden2
+        model.add(layers.Dense(units))
+        model.add(layers.LeakyReLU(negative_slope=0.2))
+    model.add(layers.Dense(pixels, activation="tanh", dtype="float32"))  # the article's out: 1024 -> 784
+    model.add(layers.Reshape(tuple(image_shape)))  # vectors2images
+    return model
+
+
+def build_mlp_discriminator(image_shape=(28, 28, 1), sigmoid_output: bool = True) -> keras.Sequential:
+    """Article 002's MLP discriminator: images (batch, 28, 28, 1) in [-1, 1] -> (batch, 1).
+
+    Taught in notebook 01. ``Flatten`` is the article's ``images2vectors`` (28x28 -> 784), then
+    fully connected 784 -> 1024 -> 512 -> 256 -> 1 with LeakyReLU(0.2). With ``sigmoid_output``
+    (the article) the output is D(x), a probability in (0, 1): train with ``from_logits=False``.
+    With ``sigmoid_output=False`` it is the logit, and losses apply the sigmoid (``from_logits=True``).
+    """
+    if len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (height, width, channels), got {image_shape}.")
+    model = keras.Sequential(name="mlp_discriminator" if sigmoid_output else "mlp_discriminator_logits")
+    model.add(keras.Input(shape=tuple(image_shape)))
+    model.add(layers.Flatten())  # images2vectors
+    for units in (1024, 512, 256):  # the article's hidden0, hidden1, hidden2
+        model.add(layers.Dense(units))
+        model.add(layers.LeakyReLU(negative_slope=0.2))
+    model.add(layers.Dense(1, activation="sigmoid" if sigmoid_output else None, dtype="float32"))
+    return model
+
+
+def build_keras_gan_generator(latent_dim: int = LATENT_DIM) -> keras.Sequential:
+    """Article 004's generator: noise (batch, 100) in [-1, 1] -> images (batch, 28, 28, 1) in [-1, 1].
+
+    Taught in notebook 04. Dense 1024 tanh, Dense 128*7*7 + BatchNorm + tanh, Reshape to 7x7x128,
+    UpSampling2D to 14x14, Conv2D 64 5x5 tanh, UpSampling2D to 28x28, Conv2D 1 5x5 tanh
+    (``padding="same"`` keeps the size, so only the upsampling layers grow the image).
+    """
+    if int(latent_dim) < 1:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim}.")
+    model = keras.Sequential(name="keras_gan_generator")
+    model.add(keras.Input(shape=(latent_dim,)))
+    model.add(layers.Dense(1024))
+    model.add(layers.Activation("tanh"))
+    model.add(layers.Dense(128 * 7 * 7))
+    model.add(layers.BatchNormalization())
+    model.add(layers.Activation("tanh"))
+    model.add(layers.Reshape((7, 7, 128)))
+    model.add(layers.UpSampling2D(size=(2, 2)))
+    model.add(layers.Conv2D(64, (5, 5), padding="same"))
+    model.add(layers.Activation("tanh"))
+    model.add(layers.UpSampling2D(size=(2, 2)))
+    model.add(layers.Conv2D(1, (5, 5), padding="same"))
+    model.add(layers.Activation("tanh", dtype="float32"))
+    assert model.output_shape == (None, 28, 28, 1)
+    return model
+
+
+def build_keras_gan_discriminator(image_shape=(28, 28, 1)) -> keras.Sequential:
+    """Article 004's discriminator: images (batch, 28, 28, 1) in [-1, 1] -> D(x) (batch, 1) in (0, 1).
+
+    Taught in notebook 04. Conv2D 64 5x5 ("same") tanh, MaxPooling 2x2 (-> 14x14), Conv2D 128 5x5
+    (no padding, -> 10x10) tanh, MaxPooling 2x2 (-> 5x5), Flatten, Dense 1024 tanh, Dense 1 sigmoid:
+    a probability, so its losses use ``from_logits=False`` (Keras' ``"binary_crossentropy"``).
+    """
+    if len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (height, width, channels), got {image_shape}.")
+    model = keras.Sequential(name="keras_gan_discriminator")
+    model.add(keras.Input(shape=tuple(image_shape)))
+    model.add(layers.Conv2D(64, (5, 5), padding="same"))
+    model.add(layers.Activation("tanh"))
+    model.add(layers.MaxPooling2D(pool_size=(2, 2)))
+    model.add(layers.Conv2D(128, (5, 5)))
+    model.add(layers.Activation("tanh"))
+    model.add(layers.MaxPooling2D(pool_size=(2, 2)))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(1024))
+    model.add(layers.Activation("tanh"))
+    model.add(layers.Dense(1))
+    model.add(layers.Activation("sigmoid", dtype="float32"))
+    return model
+
+
+def generator_containing_discriminator(generator, discriminator) -> keras.Sequential:
+    """Article 004's combined model: noise -> generator -> discriminator -> D(G(z)) (batch, 1).
+
+    Taught in notebook 04. Sets ``discriminator.trainable = False`` as the article does, so that
+    ``combined.train_on_batch(noise, ones)`` updates the generator only. Keras 3 reads ``trainable``
+    when a model's train function is first traced (its first ``train_on_batch``), not at ``compile``:
+    set ``discriminator.trainable = True`` again before the discriminator's own first
+    ``train_on_batch``, and ``False`` around every step of this model.
+    """
+    model = keras.Sequential(name="generator_containing_discriminator")
+    model.add(keras.Input(shape=generator.input_shape[1:]))
+    model.add(generator)
+    discriminator.trainable = False
+    model.add(discriminator)
     return model

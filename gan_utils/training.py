@@ -6,6 +6,7 @@ callbacks, ``steps_per_execution`` and ``jit_compile``.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from gan_utils.losses import discriminator_loss, generator_loss
@@ -16,10 +17,18 @@ class GAN(keras.Model):
 
     Each step reports ``d_loss``, ``g_loss``, ``real_score`` (mean D(x), the probability the
     discriminator gives real images) and ``fake_score`` (mean D(G(z))), averaged over the epoch.
+
+    ``discriminator_steps`` is the k of Goodfellow et al.'s algorithm (notebook 01): each step first
+    makes k - 1 extra discriminator updates on the same real batch, each with fresh noise, then the
+    joint update below (the k-th for D, the only one for G). With k = 1 it is article 000's step.
     """
 
-    def __init__(self, generator, discriminator, latent_dim=None, from_logits=True, seed=None, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim=None, from_logits=True, seed=None,
+                 discriminator_steps=1, **kwargs):
         super().__init__(**kwargs)
+        if int(discriminator_steps) < 1:
+            raise ValueError(f"discriminator_steps (k) must be a positive integer, got {discriminator_steps}.")
+        self.discriminator_steps = int(discriminator_steps)  # k: D updates per G update (notebook 01)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim or generator.input_shape[-1])
@@ -51,7 +60,20 @@ class GAN(keras.Model):
     def to_probability(self, discriminator_output):
         return tf.sigmoid(discriminator_output) if self.from_logits else discriminator_output
 
+    def discriminator_step(self, real_images):
+        """One update of the discriminator alone, on ``real_images`` and a fresh batch of fakes."""
+        fake_images = self.generator(self.sample_noise(tf.shape(real_images)[0]), training=True)
+        with tf.GradientTape() as discriminator_tape:
+            real_output = self.discriminator(real_images, training=True)
+            fake_output = self.discriminator(fake_images, training=True)
+            d_loss = discriminator_loss(real_output, fake_output, self.from_logits)
+        discriminator_weights = self.discriminator.trainable_variables
+        discriminator_gradients = discriminator_tape.gradient(d_loss, discriminator_weights)
+        self.discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator_weights))
+
     def train_step(self, real_images):
+        for _ in range(self.discriminator_steps - 1):  # k > 1: the extra discriminator updates
+            self.discriminator_step(real_images)
         noise = self.sample_noise(tf.shape(real_images)[0])
 
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
@@ -74,3 +96,19 @@ class GAN(keras.Model):
         self.real_score_tracker.update_state(tf.reduce_mean(self.to_probability(real_output)))
         self.fake_score_tracker.update_state(tf.reduce_mean(self.to_probability(fake_output)))
         return {metric.name: metric.result() for metric in self.metrics}
+
+
+def weight_snapshot(model):
+    """Copies (NumPy arrays) of all of ``model``'s weights, trainable or not, to compare later.
+
+    Taught in notebook 04, to see which network a ``train_on_batch`` call really moved.
+    """
+    return [keras.ops.convert_to_numpy(weight).copy() for weight in model.weights]
+
+
+def weights_changed(snapshot, model):
+    """True if any of ``model``'s weights now differs from the :func:`weight_snapshot` ``snapshot``.
+
+    Compares values, whatever ``trainable`` says now: a frozen model's weights count too.
+    """
+    return any(not np.array_equal(old, keras.ops.convert_to_numpy(weight)) for old, weight in zip(snapshot, model.weights))

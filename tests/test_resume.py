@@ -115,3 +115,47 @@ def test_killed_training_resumes_from_the_last_checkpoint_with_history_and_frame
     gan = resumable_training.build_gan()
     assert callbacks.GANCheckpoint(gan, tmp_path / "checkpoints").restore_latest() == EPOCHS
     assert int(gan.generator_optimizer.iterations) == int(gan.discriminator_optimizer.iterations) == EPOCHS * steps
+
+
+def test_a_write_that_dies_half_way_leaves_the_previous_file(tmp_path):
+    path = tmp_path / "history.json"
+    callbacks.replace_atomically(path, lambda temporary: temporary.write_text('{"g_loss": [1.0]}'))
+
+    def dies_half_way(temporary):
+        temporary.write_text('{"g_loss": [1.0, 2')
+        raise KeyboardInterrupt  # stands for the process being killed here
+
+    try:
+        callbacks.replace_atomically(path, dies_half_way)
+    except KeyboardInterrupt:
+        pass
+    assert json.loads(path.read_text()) == {"g_loss": [1.0]}
+    callbacks.replace_atomically(path, lambda temporary: temporary.write_text('{"g_loss": [1.0, 2.0]}'))
+    assert json.loads(path.read_text()) == {"g_loss": [1.0, 2.0]} and sorted(tmp_path.iterdir()) == [path]
+
+
+def test_restore_trims_a_history_saved_ahead_of_its_checkpoint(tmp_path):
+    checkpoint = callbacks.GANCheckpoint(resumable_training.build_gan(), tmp_path)
+    for epoch in (1, 2, 3):
+        checkpoint.record_epoch(epoch, {"g_loss": epoch, "d_loss": -epoch})
+    checkpoint.save(2)  # history of 2 epochs, checkpoint 2
+    callbacks.replace_atomically(checkpoint.history_path, lambda temporary: temporary.write_text(
+        json.dumps({"g_loss": [1, 2, 3], "d_loss": [-1, -2, -3]})))  # killed after the history of epoch 3 was written
+    restored = callbacks.GANCheckpoint(resumable_training.build_gan(), tmp_path)
+    assert restored.restore_latest() == 2
+    assert restored.history == {"g_loss": [1, 2], "d_loss": [-1, -2]}
+    restored.record_epoch(2, {"g_loss": 20.0, "d_loss": -20.0})  # an epoch run again replaces its old logs
+    assert restored.history == {"g_loss": [1, 20.0], "d_loss": [-1, -20.0]}
+
+
+def test_a_resumed_run_draws_the_missing_frame_of_its_checkpoint_and_lists_each_epoch_once(tmp_path):
+    gan = resumable_training.build_gan()
+    dataset = resumable_training.data.make_dataset(resumable_training.data.load_mnist_sample()[0][:32], 16)
+    frames = callbacks.SampleGridCallback(np.ones((4, resumable_training.LATENT_DIM), "float32"), tmp_path, show=False)
+    gan.fit(dataset, epochs=2, verbose=0, callbacks=[frames])
+    expected = iio.imread(frames.frame_path(2))
+    frames.frame_path(2).unlink()  # killed after checkpoint 2, before its frame
+    gan.fit(dataset, epochs=3, initial_epoch=2, verbose=0, callbacks=[frames])
+    assert frames.saved_frames() == [frames.frame_path(epoch) for epoch in (1, 2, 3)]
+    assert frames.saved_frames(2) == [frames.frame_path(1), frames.frame_path(2)]
+    np.testing.assert_array_equal(iio.imread(frames.frame_path(2)), expected)

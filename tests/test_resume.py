@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -46,18 +47,23 @@ def environment():
 
 def run_until_killed(output_dir, kill_after_line):
     """Start the command and SIGKILL it as soon as it prints ``kill_after_line``; returns what it printed."""
-    process = subprocess.Popen(COMMAND + [str(output_dir), str(EPOCHS)], cwd=ROOT, env=environment(),
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    printed = []
-    try:
-        for line in process.stdout:
-            printed.append(line.strip())
-            if line.strip() == kill_after_line:
-                process.send_signal(signal.SIGKILL)
-                break
-    finally:
-        process.wait(timeout=120)
-    assert process.returncode == -signal.SIGKILL, f"not killed (exit {process.returncode}): {printed[-3:]}"
+    errors = output_dir / "killed-run-stderr.txt"
+    with open(errors, "w") as error_file:
+        process = subprocess.Popen(COMMAND + [str(output_dir), str(EPOCHS)], cwd=ROOT, env=environment(),
+                                   stdout=subprocess.PIPE, stderr=error_file, text=True)
+        watchdog = threading.Timer(120, process.kill)  # a hung run must not hang the suite
+        watchdog.start()
+        printed = []
+        try:
+            for line in process.stdout:
+                printed.append(line.strip())
+                if line.strip() == kill_after_line:
+                    process.send_signal(signal.SIGKILL)
+                    break
+        finally:
+            process.wait(timeout=120)
+            watchdog.cancel()
+    assert process.returncode == -signal.SIGKILL, f"not killed (exit {process.returncode}): {printed[-3:]} {errors.read_text()[-2000:]}"
     return printed
 
 

@@ -90,6 +90,10 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint folder holds weights of a different model."""
 
 
+class CheckpointDamagedError(RuntimeError):
+    """No checkpoint in a folder can be read: every one has truncated or missing files."""
+
+
 class GANCheckpoint:
     """Saves and restores a compiled ``GAN``: both networks, both optimizers and the epoch counter.
 
@@ -146,29 +150,44 @@ class GANCheckpoint:
                 if isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable)]
 
     def restore_latest(self):
-        """Restore the newest checkpoint, if any; returns the number of completed epochs it holds."""
-        path = self.manager.latest_checkpoint
+        """Restore the newest checkpoint, if any; returns the number of completed epochs it holds.
+
+        A damaged checkpoint (a truncated or missing file) is skipped, with a warning, for the one
+        before it; :class:`CheckpointDamagedError` if none can be read.
+        """
         self.history = {}
-        if path is None:
-            return 0
         # An optimizer's learning rate is a variable saved in the checkpoint; keep the one this run
         # was compiled with, so that lowering it after a divergence takes effect on resume.
         learning_rates = self._settable_learning_rates()
-        try:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
-        except (ValueError, AssertionError) as error:
-            raise CheckpointMismatchError(
-                f"The checkpoint {path} does not fit this GAN: it was saved from a different architecture "
-                f"({str(error).splitlines()[0][:200]}). Use another output folder, or delete {self.directory} "
-                "to start training from scratch."
-            ) from None
-        for optimizer, learning_rate in learning_rates:
-            optimizer.learning_rate = learning_rate
-        epoch = int(self.epoch.numpy())
-        if self.history_path.exists():
-            saved = json.loads(self.history_path.read_text())
-            self.history = {name: values[:epoch] for name, values in saved.items()}
-        return epoch
+        paths = list(reversed(self.manager.checkpoints))  # newest first
+        for path in paths:
+            try:
+                status = self.checkpoint.restore(path)
+                status.expect_partial()  # no log lines about unmatched values if the check below refuses it
+                status.assert_existing_objects_matched()
+            except (ValueError, AssertionError) as error:
+                raise CheckpointMismatchError(
+                    f"The checkpoint {path} does not fit this GAN: it was saved from a different architecture "
+                    f"({str(error).splitlines()[0][:200]}). Use another output folder, or delete {self.directory} "
+                    "to start training from scratch."
+                ) from None
+            except (tf.errors.OpError, IndexError, OSError) as error:
+                warnings.warn(f"Skipping the damaged checkpoint {path} ({type(error).__name__}: "
+                              f"{str(error).splitlines()[0][:200]}); trying the one before it.", stacklevel=2)
+                continue
+            for optimizer, learning_rate in learning_rates:
+                optimizer.learning_rate = learning_rate
+            epoch = int(self.epoch.numpy())
+            if self.history_path.exists():
+                saved = json.loads(self.history_path.read_text())
+                self.history = {name: values[:epoch] for name, values in saved.items()}
+            return epoch
+        if paths:
+            raise CheckpointDamagedError(
+                f"None of the {len(paths)} checkpoints in {self.directory} can be read (damaged or missing files). "
+                f"Delete {self.directory} to start training from scratch."
+            )
+        return 0
 
 
 class CheckpointCallback(keras.callbacks.Callback):

@@ -120,3 +120,19 @@ def test_load_generator_explains_missing_damaged_and_non_keras_files(tmp_path):
     (tmp_path / "generator.h5").write_bytes(b"\x89HDF")
     with pytest.raises(ValueError, match="not a .keras file"):
         models.load_generator(tmp_path / "generator.h5")
+
+
+def test_a_damaged_checkpoint_is_skipped_for_the_one_before_it(tmp_path):
+    checkpoint = callbacks.GANCheckpoint(tiny_gan(), tmp_path)
+    for epoch in (1, 2):
+        checkpoint.save(epoch)
+    data_file = next(tmp_path.glob("ckpt-2.data-*"))
+    data_file.write_bytes(data_file.read_bytes()[:100])  # e.g. a full disk
+    with pytest.warns(UserWarning, match="Skipping the damaged checkpoint .*ckpt-2"):
+        assert callbacks.GANCheckpoint(tiny_gan(), tmp_path).restore_latest() == 1
+
+    for index_file in tmp_path.glob("ckpt-*.index"):
+        index_file.write_bytes(b"garbage")
+    with pytest.warns(UserWarning), pytest.raises(callbacks.CheckpointDamagedError, match="Delete") as raised:
+        callbacks.GANCheckpoint(tiny_gan(), tmp_path).restore_latest()
+    raised_by_gan_utils(raised)

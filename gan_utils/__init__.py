@@ -10,6 +10,7 @@ One module per concern, each function short enough to copy into coursework:
 - ``callbacks`` - a sample grid after every epoch, checkpoints that a later run resumes from (02)
 - ``viz``       - image grids, loss and D-output curves, GIF export, ``combine_images`` (02, 04)
 - ``sampling``  - uniform noise, ``generate(nice=True)``: keep the samples D scores highest (04)
+- ``reproducibility`` - one seed switch for repeatable runs (02)
 """
 
 __version__ = "0.1.0"

@@ -1,8 +1,15 @@
-"""Keras callbacks for GAN training: a sample grid after every epoch, and checkpoints.
+"""Keras callbacks for GAN training: a sample grid after every epoch, checkpoints, divergence checks.
 
-Taught in notebook 02 ("Train" and "Restore the latest checkpoint").
+Taught in notebook 02 ("Train" and "Restore the latest checkpoint"). Everything written to disk
+(frames, loss history, checkpoints) is written to a temporary name and then renamed, so a run
+killed at any moment leaves either the old file or the new one, never half of one; run the same
+code again and it continues after the last checkpoint.
 """
 
+import json
+import math
+import os
+import warnings
 from pathlib import Path
 
 import keras
@@ -12,12 +19,27 @@ import tensorflow as tf
 from gan_utils.viz import save_image_grid
 
 
+def replace_atomically(path, write):
+    """Call ``write(temporary_path)``, then rename the temporary file to ``path``; returns ``path``.
+
+    A rename within one folder is atomic: a process killed meanwhile leaves the previous ``path``
+    (or none) intact, plus at worst a hidden ``.NAME.partial.EXT`` file that the next write reuses.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
+    write(temporary)
+    os.replace(temporary, path)
+    return path
+
+
 class SampleGridCallback(keras.callbacks.Callback):
     """After every epoch, draw images from one fixed noise batch and save them as a PNG grid.
 
     Fixed noise makes the frames comparable: the same "seed" digit improving epoch by epoch.
-    Frames are ``output_dir/epoch_0001.png``, ... (numbered from 1). With ``show``, the latest
-    grid is shown in the notebook, updated in place.
+    Frames are ``output_dir/epoch_0001.png``, ... (numbered from 1), written atomically; a resumed
+    run overwrites the frames of epochs it repeats, so :meth:`saved_frames` has each epoch once.
+    With ``show``, the latest grid is shown in the notebook, updated in place.
     """
 
     def __init__(self, noise, output_dir, show=True):
@@ -30,9 +52,28 @@ class SampleGridCallback(keras.callbacks.Callback):
     def frame_path(self, epoch_number):
         return self.output_dir / f"epoch_{epoch_number:04d}.png"
 
+    def saved_frames(self, last_epoch=None):
+        """Paths of the saved frames of epochs 1 to ``last_epoch`` (default: all), in epoch order, for ``write_gif``."""
+        numbers = sorted(int(path.stem.split("_")[1]) for path in self.output_dir.glob("epoch_[0-9]*.png"))
+        return [self.frame_path(number) for number in numbers if last_epoch is None or number <= last_epoch]
+
+    def save_frame(self, epoch_number):
+        """Draw the grid for the fixed noise and save it as the frame of ``epoch_number``; returns its path."""
+        images = keras.ops.convert_to_numpy(self.model.generator(self.noise, training=False))
+        return replace_atomically(self.frame_path(epoch_number), lambda temporary: save_image_grid(images, temporary))
+
+    def on_train_begin(self, logs=None):
+        self._first_epoch = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Resuming after ``epoch`` completed epochs: their last frame may be missing if the run was
+        # killed between the checkpoint and the frame. The restored weights draw it exactly.
+        if getattr(self, "_first_epoch", False) and epoch > 0 and not self.frame_path(epoch).exists():
+            self.save_frame(epoch)
+        self._first_epoch = False
+
     def on_epoch_end(self, epoch, logs=None):
-        images = self.model.generator(self.noise, training=False)
-        path = save_image_grid(keras.ops.convert_to_numpy(images), self.frame_path(epoch + 1))
+        path = self.save_frame(epoch + 1)
         if self.show:
             self._show(path)
 
@@ -49,12 +90,20 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint folder holds weights of a different model."""
 
 
+class CheckpointDamagedError(RuntimeError):
+    """No checkpoint in a folder can be read: every one has truncated or missing files."""
+
+
 class GANCheckpoint:
     """Saves and restores a compiled ``GAN``: both networks, both optimizers and the epoch counter.
 
     ``restore_latest()`` returns the epoch to continue from (0 when the folder has no checkpoint),
-    ready to pass to ``fit(initial_epoch=...)``.
+    ready to pass to ``fit(initial_epoch=...)``. The per-epoch logs of every run (``history``, a dict
+    like ``keras.callbacks.History.history``) are saved beside the checkpoints in ``history.json``
+    and restored with them, so a resumed run's loss curves continue those of the interrupted one.
     """
+
+    HISTORY_FILE = "history.json"
 
     def __init__(self, gan, directory, max_to_keep=3):
         self.gan = gan
@@ -70,30 +119,83 @@ class GANCheckpoint:
             epoch=self.epoch,
         )
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep=max_to_keep)
+        self.history = {}  # name -> one value per completed epoch, across interrupted and resumed runs
+
+    @property
+    def history_path(self):
+        return self.directory / self.HISTORY_FILE
+
+    def record_epoch(self, epoch_number, logs):
+        """Store the logs of epoch ``epoch_number`` (1, 2, ...) in ``history``, replacing that epoch and any later one."""
+        for name, value in (logs or {}).items():
+            values = self.history.setdefault(name, [])
+            del values[epoch_number - 1:]
+            values.append(float(value))
 
     def save(self, epoch_number):
-        """Save after ``epoch_number`` completed epochs; returns the checkpoint's path prefix."""
+        """Save after ``epoch_number`` completed epochs; returns the checkpoint's path prefix.
+
+        The history goes first: if the run is killed between the two writes, the next restore
+        trims the history back to the checkpoint's epoch. ``CheckpointManager`` writes the checkpoint
+        files before it points its ``checkpoint`` file at them, so a kill leaves the previous one usable.
+        """
+        history = {name: values[:epoch_number] for name, values in self.history.items()}
+        replace_atomically(self.history_path, lambda temporary: temporary.write_text(json.dumps(history, indent=1)))
         self.epoch.assign(epoch_number)
         return self.manager.save(checkpoint_number=epoch_number)
 
+    def _settable_learning_rates(self):
+        optimizers = (self.gan.generator_optimizer, self.gan.discriminator_optimizer)
+        return [(optimizer, float(optimizer.learning_rate)) for optimizer in optimizers
+                if isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable)]
+
     def restore_latest(self):
-        """Restore the newest checkpoint, if any; returns the number of completed epochs it holds."""
-        path = self.manager.latest_checkpoint
-        if path is None:
-            return 0
-        try:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
-        except (ValueError, AssertionError) as error:
-            raise CheckpointMismatchError(
-                f"The checkpoint {path} does not fit this GAN: it was saved from a different architecture "
-                f"({str(error).splitlines()[0][:200]}). Use another output folder, or delete {self.directory} "
-                "to start training from scratch."
-            ) from None
-        return int(self.epoch.numpy())
+        """Restore the newest checkpoint, if any; returns the number of completed epochs it holds.
+
+        A damaged checkpoint (a truncated or missing file) is skipped, with a warning, for the one
+        before it; :class:`CheckpointDamagedError` if none can be read.
+        """
+        self.history = {}
+        # An optimizer's learning rate is a variable saved in the checkpoint; keep the one this run
+        # was compiled with, so that lowering it after a divergence takes effect on resume.
+        learning_rates = self._settable_learning_rates()
+        paths = list(reversed(self.manager.checkpoints))  # newest first
+        for path in paths:
+            try:
+                status = self.checkpoint.restore(path)
+                status.expect_partial()  # no log lines about unmatched values if the check below refuses it
+                status.assert_existing_objects_matched()
+            except (ValueError, AssertionError) as error:
+                raise CheckpointMismatchError(
+                    f"The checkpoint {path} does not fit this GAN: it was saved from a different architecture "
+                    f"({str(error).splitlines()[0][:200]}). Use another output folder, or delete {self.directory} "
+                    "to start training from scratch."
+                ) from None
+            except (tf.errors.OpError, IndexError, OSError) as error:
+                warnings.warn(f"Skipping the damaged checkpoint {path} ({type(error).__name__}: "
+                              f"{str(error).splitlines()[0][:200]}); trying the one before it.", stacklevel=2)
+                continue
+            for optimizer, learning_rate in learning_rates:
+                optimizer.learning_rate = learning_rate
+            epoch = int(self.epoch.numpy())
+            if self.history_path.exists():
+                saved = json.loads(self.history_path.read_text())
+                self.history = {name: values[:epoch] for name, values in saved.items()}
+            return epoch
+        if paths:
+            raise CheckpointDamagedError(
+                f"None of the {len(paths)} checkpoints in {self.directory} can be read (damaged or missing files). "
+                f"Delete {self.directory} to start training from scratch."
+            )
+        return 0
 
 
 class CheckpointCallback(keras.callbacks.Callback):
-    """Save a :class:`GANCheckpoint` every ``every_n_epochs`` epochs and once more at the end of training."""
+    """Save a :class:`GANCheckpoint` every ``every_n_epochs`` epochs and once more at the end of training.
+
+    Each epoch's logs go into ``gan_checkpoint.history``. An epoch whose logs hold a NaN or an
+    infinity is never saved, so a diverged run cannot overwrite the last good checkpoint.
+    """
 
     def __init__(self, gan_checkpoint, every_n_epochs=15):
         super().__init__()
@@ -105,7 +207,11 @@ class CheckpointCallback(keras.callbacks.Callback):
         self._last_saved = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if not all(math.isfinite(float(value)) for value in (logs or {}).values()):
+            self._last_epoch = None  # diverged: keep the last good checkpoint
+            return
         self._last_epoch = epoch + 1
+        self.gan_checkpoint.record_epoch(self._last_epoch, logs)
         if self._last_epoch % self.every_n_epochs == 0:
             self.gan_checkpoint.save(self._last_epoch)
             self._last_saved = self._last_epoch
@@ -114,3 +220,104 @@ class CheckpointCallback(keras.callbacks.Callback):
         if self._last_epoch is not None and self._last_saved != self._last_epoch:
             self.gan_checkpoint.save(self._last_epoch)
             self._last_saved = self._last_epoch
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss became NaN or infinite: the weights are lost and training cannot go on."""
+
+
+class GANTrainingWarning(UserWarning):
+    """Training goes on but is unlikely to improve: the discriminator has won, or the generator collapsed."""
+
+
+def sample_diversity(images):
+    """How different images (N, H, W, C) are from each other: per-pixel std across the N images / overall std.
+
+    About 0.5 for MNIST digits (and for an untrained generator's faint noise); 0 when all N images
+    are the same, whatever their contrast. Used to spot a collapsed generator.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    return float(images.std(axis=0).mean() / (images.std() + 1e-12))
+
+
+class DivergenceMonitor(keras.callbacks.Callback):
+    """Stop on a NaN or infinite loss; warn when the discriminator wins outright or the generator collapses.
+
+    Reads the ``GAN``'s logs after every step (``d_loss``, ``g_loss``, ``fake_score`` = mean D(G(z))):
+
+    - ``d_loss`` or ``g_loss`` NaN or infinite: raises :class:`TrainingDivergedError` naming the epoch,
+      the step and the likely causes. Raising also keeps ``CheckpointCallback`` from saving.
+    - ``fake_score`` below ``fake_score_floor`` for ``patience_steps`` steps in a row: the discriminator
+      rejects every fake and the generator gets no useful gradient; a :class:`GANTrainingWarning`.
+    - after every epoch, the generator's images for ``num_samples`` different noise vectors have a
+      :func:`sample_diversity` below ``diversity_floor``: the generator collapsed; a warning.
+    """
+
+    def __init__(self, patience_steps=100, fake_score_floor=0.05, diversity_floor=0.05, num_samples=16, seed=0):
+        super().__init__()
+        if int(patience_steps) < 1:
+            raise ValueError(f"patience_steps must be a positive integer, got {patience_steps}.")
+        self.patience_steps = int(patience_steps)
+        self.fake_score_floor = float(fake_score_floor)
+        self.diversity_floor = float(diversity_floor)
+        self.num_samples = int(num_samples)
+        self.seed = seed
+
+    def on_train_begin(self, logs=None):
+        latent_dim = self.model.generator.input_shape[-1]
+        self.noise = np.random.default_rng(self.seed).normal(size=(self.num_samples, latent_dim)).astype("float32")
+        self._losing_steps, self._losing_since_g_loss = 0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+        self._steps_seen, self._totals = 0, {}
+
+    def _this_step(self, steps, logs, name):
+        """``logs`` hold means over the epoch so far; undo the averaging to get the latest step's value."""
+        total = float(logs[name]) * steps
+        value = (total - self._totals.get(name, 0.0)) / max(steps - self._steps_seen, 1)
+        self._totals[name] = total
+        return value
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        steps = batch + 1  # Keras passes the index of the last step run in this epoch
+        for name in ("d_loss", "g_loss"):
+            if name in logs and not math.isfinite(float(logs[name])):
+                raise TrainingDivergedError(
+                    f"Training diverged: {name} became {float(logs[name])} at epoch {self._epoch}, step {steps}, "
+                    "so the weights now hold NaN or infinite values and training was stopped. Likely causes: "
+                    "a learning rate too high for this model (the DCGAN articles use Adam at 1e-4 to 2e-4; try "
+                    "ten times lower), or training images not scaled to [-1, 1] (check them with "
+                    "gan_utils.data.check_images; gan_utils.data.to_unit_range scales [0, 255] pixels). Fix the "
+                    "cause and run again: training continues from the last checkpoint saved before the NaN, "
+                    "with the learning rates you compiled."
+                ) from None
+        if "fake_score" in logs and "g_loss" in logs:
+            fake_score, g_loss = self._this_step(steps, logs, "fake_score"), self._this_step(steps, logs, "g_loss")
+            self._check_discriminator_wins(fake_score, g_loss, steps)
+        self._steps_seen = steps
+
+    def _check_discriminator_wins(self, fake_score, g_loss, steps):
+        if fake_score >= self.fake_score_floor:
+            self._losing_steps, self._losing_since_g_loss = 0, None
+            return
+        self._losing_since_g_loss = self._losing_since_g_loss if self._losing_steps else g_loss
+        self._losing_steps += 1
+        if self._losing_steps == self.patience_steps:  # once per streak
+            warnings.warn(
+                f"The discriminator has won: D(G(z)) stayed below {self.fake_score_floor} for {self.patience_steps} "
+                f"steps (epoch {self._epoch}, step {steps}; g_loss went from {self._losing_since_g_loss:.2f} to "
+                f"{g_loss:.2f}). It rejects every generated image, so the generator learns little. Try a lower "
+                "discriminator learning rate, one-sided label smoothing, or check that real images are in [-1, 1] "
+                "like the generator's tanh output.", GANTrainingWarning, stacklevel=2)
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = keras.ops.convert_to_numpy(self.model.generator(self.noise, training=False))
+        diversity = sample_diversity(images)
+        if diversity < self.diversity_floor:
+            warnings.warn(
+                f"The generator may have collapsed: after epoch {epoch + 1} its images for {self.num_samples} "
+                f"different noise vectors are nearly identical (diversity {diversity:.3f} < {self.diversity_floor}). "
+                "Training rarely recovers from this; restart from an earlier checkpoint with lower learning rates, "
+                "or a discriminator that trains less.", GANTrainingWarning, stacklevel=2)

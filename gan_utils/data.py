@@ -142,3 +142,51 @@ def make_dataset(images, batch_size, shuffle=True, seed=None, cache=True):
     if shuffle:
         dataset = dataset.shuffle(min(len(images), 60_000), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(int(batch_size), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def check_training_data(images_or_dataset, image_shape=None):
+    """Raise ``ValueError`` unless ``GAN.fit`` would get float images in [-1, 1] shaped (batch, H, W, C).
+
+    A NumPy array is checked whole by :func:`check_images`. A ``tf.data.Dataset`` must yield image
+    batches only (not (image, label) pairs) with the right dtype and shape, and its first batch is
+    checked for the [-1, 1] range. ``image_shape`` (H, W, C) is what the discriminator takes. Other
+    inputs (generators, distributed datasets) pass unchecked. Called by ``GAN.fit`` (notebook 02).
+    """
+    if isinstance(images_or_dataset, np.ndarray):
+        check_images(images_or_dataset, image_shape)
+        return
+    if not isinstance(images_or_dataset, tf.data.Dataset):
+        return
+    spec = images_or_dataset.element_spec
+    if not isinstance(spec, tf.TensorSpec):
+        raise ValueError(
+            f"GAN.fit expects a dataset of image batches only, got elements {spec}. "
+            "Drop the labels first, e.g. dataset.map(lambda images, labels: images)."
+        )
+    wrong_size = image_shape is not None and spec.shape.rank == 4 and any(
+        size is not None and size != expected for size, expected in zip(spec.shape[1:], image_shape))
+    if wrong_size:
+        raise ValueError(
+            f"GAN.fit got images shaped {tuple(spec.shape[1:])}, but the discriminator takes {tuple(image_shape)}. "
+            "Resize the images (e.g. with keras.layers.Resizing in dataset.map) or build the discriminator "
+            "for this image shape."
+        )
+    if spec.shape.rank not in (None, 4):
+        raise ValueError(
+            f"GAN.fit expects batches of images shaped (batch, {', '.join(map(str, image_shape or ('H', 'W', 'C')))}), "
+            f"got {tuple(spec.shape)}. Batch the dataset (gan_utils.data.make_dataset does) and add a channel "
+            "axis for grayscale images."
+        )
+    if not spec.dtype.is_floating:
+        raise ValueError(
+            f"GAN.fit expects float images in [-1, 1], got dtype {spec.dtype.name}. "
+            "Scale [0, 255] pixels with (images - 127.5) / 127.5, e.g. gan_utils.data.to_unit_range."
+        )
+    for batch in images_or_dataset.take(1):
+        low, high = float(tf.reduce_min(batch)), float(tf.reduce_max(batch))
+        if not (np.isfinite(low) and np.isfinite(high)) or low < -1.0 or high > 1.0:
+            raise ValueError(
+                f"GAN.fit expects images in [-1, 1] (the generator's tanh range), but the first batch has values "
+                f"from {low} to {high}. Scale [0, 255] pixels with (images - 127.5) / 127.5, "
+                "e.g. gan_utils.data.to_unit_range, or build the dataset with gan_utils.data.make_dataset."
+            )

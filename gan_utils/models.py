@@ -6,6 +6,8 @@ classic Keras GAN). Generators map noise (batch, latent_dim) to images (batch, 2
 ``sigmoid_output=False``) or a probability in (0, 1) from a sigmoid (01, 04).
 """
 
+from pathlib import Path
+
 import keras
 from keras import layers
 
@@ -174,4 +176,37 @@ def generator_containing_discriminator(generator, discriminator) -> keras.Sequen
     model.add(generator)
     discriminator.trainable = False
     model.add(discriminator)
+    return model
+
+
+def load_generator(path, latent_dim=None, image_shape=None):
+    """Load a generator saved with ``generator.save("generator.keras")``, checking that it is one.
+
+    Uses ``keras.models.load_model(..., safe_mode=True)``: a ``.keras`` file cannot run arbitrary code
+    (e.g. a ``Lambda`` layer's pickled function) when loaded. The model must map noise (batch, latent_dim)
+    to images (batch, H, W, 1 or 3); ``latent_dim`` and ``image_shape`` (H, W, C), if given, must match.
+    Raises ``FileNotFoundError`` or ``ValueError`` saying what is wrong. Taught in notebook 02.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No generator file at {path}. Save one with generator.save('{path.name}').")
+    if path.suffix != ".keras":
+        raise ValueError(
+            f"{path} is not a .keras file. Save the generator with generator.save('generator.keras'); "
+            "weights-only (.weights.h5) files load with build_dcgan_generator().load_weights(path)."
+        )
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # a damaged zip, an unknown layer, or code that safe mode refuses to run
+        raise ValueError(f"Could not load {path} as a Keras model: {str(error).splitlines()[0][:300]}") from None
+    input_shape, output_shape = tuple(model.input_shape), tuple(model.output_shape)
+    if len(input_shape) != 2 or len(output_shape) != 4 or output_shape[-1] not in (1, 3):
+        raise ValueError(
+            f"{path} holds a model mapping {input_shape} -> {output_shape}, not a generator, which maps noise "
+            "(batch, latent_dim) to images (batch, height, width, 1 or 3). Is it the discriminator, or a whole GAN?"
+        )
+    if latent_dim is not None and input_shape[-1] != int(latent_dim):
+        raise ValueError(f"{path} takes noise of length {input_shape[-1]}, not latent_dim={latent_dim}.")
+    if image_shape is not None and output_shape[1:] != tuple(image_shape):
+        raise ValueError(f"{path} draws images shaped {output_shape[1:]}, not {tuple(image_shape)}.")
     return model

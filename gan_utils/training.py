@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gan_utils.data import check_training_data
 from gan_utils.losses import discriminator_loss, generator_loss
 
 
@@ -44,6 +45,15 @@ class GAN(keras.Model):
         super().compile(**kwargs)
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
+
+    def fit(self, x=None, *args, **kwargs):
+        """``keras.Model.fit``, after checking that ``x`` holds float images in [-1, 1] of the discriminator's shape.
+
+        Wrongly scaled or shaped data fails here with a ``ValueError`` that says what to do, instead of
+        training on the wrong range or failing deep inside TensorFlow (``gan_utils.data.check_training_data``).
+        """
+        check_training_data(x, self.discriminator.input_shape[1:])
+        return super().fit(x, *args, **kwargs)
 
     @property
     def metrics(self):

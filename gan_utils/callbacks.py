@@ -114,3 +114,23 @@ class CheckpointCallback(keras.callbacks.Callback):
         if self._last_epoch is not None and self._last_saved != self._last_epoch:
             self.gan_checkpoint.save(self._last_epoch)
             self._last_saved = self._last_epoch
+
+
+class SaveGeneratorCallback(keras.callbacks.Callback):
+    """After every epoch, save the GAN's generator alone as a ``.keras`` file (notebook 05).
+
+    The file is written beside the target and then renamed over it, so an interruption during a save
+    leaves the previous file whole. Load it with ``keras.models.load_model(path, safe_mode=True)``.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+        if self.path.suffix != ".keras":
+            raise ValueError(f"Keras 3 saves whole models to files ending in .keras, got {self.path.name!r}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.stem + ".partial.keras")
+        self.model.generator.save(partial)
+        partial.replace(self.path)

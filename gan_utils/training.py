@@ -6,6 +6,7 @@ callbacks, ``steps_per_execution`` and ``jit_compile``.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from gan_utils.losses import discriminator_loss, generator_loss
@@ -74,3 +75,26 @@ class GAN(keras.Model):
         self.real_score_tracker.update_state(tf.reduce_mean(self.to_probability(real_output)))
         self.fake_score_tracker.update_state(tf.reduce_mean(self.to_probability(fake_output)))
         return {metric.name: metric.result() for metric in self.metrics}
+
+
+def snapshot_weights(model):
+    """Copies of all of ``model``'s weights as NumPy arrays, to compare with later (notebook 03).
+
+    All weights, trainable or not: freezing a model (``trainable = False``) hides its weights from
+    ``trainable_weights`` but must not hide them from this check. BatchNorm's moving statistics are
+    weights too and change in every ``training=True`` forward pass.
+    """
+    return [keras.ops.convert_to_numpy(weight).copy() for weight in model.weights]
+
+
+def count_changed_weights(model, snapshot):
+    """How many of ``model``'s weight tensors differ from ``snapshot`` (from :func:`snapshot_weights`).
+
+    0 means the model did not move; ``len(model.weights)`` means every tensor did. Notebook 03 uses it
+    to show which network a ``train_on_batch`` step really updated.
+    """
+    if len(snapshot) != len(model.weights):
+        raise ValueError(f"The snapshot has {len(snapshot)} tensors but the model has {len(model.weights)}: "
+                         "take it from the same model with snapshot_weights(model).")
+    return sum(not np.array_equal(before, keras.ops.convert_to_numpy(weight))
+               for before, weight in zip(snapshot, model.weights))

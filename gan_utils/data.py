@@ -276,6 +276,8 @@ def find_image_files(folder):
             print(f"Unpacking {folder} into {destination} (once) ...")
             shutil.unpack_archive(str(folder), str(destination))
         folder = destination
+    if folder.is_file():
+        raise ImageFolderError(f"{folder} is a file, not a folder of images (or a .zip of them). {_folder_advice(folder.parent)}")
     if not folder.is_dir():
         raise ImageFolderError(f"The data folder {folder} does not exist. {_folder_advice(folder)}")
     paths = sorted(path for path in folder.rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
@@ -336,6 +338,8 @@ def load_face_folder(folder, image_size=28, crop_size=CELEBA_CROP_SIZE, limit=No
     """
     if int(image_size) < 1 or int(crop_size) < 1:
         raise ValueError(f"image_size and crop_size must be positive, got {image_size} and {crop_size}.")
+    if limit is not None and int(limit) < 1:
+        raise ValueError(f"limit must be a positive number of files (or None for all), got {limit}.")
     paths = find_image_files(folder)
     if limit is not None:
         paths = paths[: int(limit)]

@@ -57,6 +57,15 @@ def test_missing_folder_says_where_to_get_celeba(tmp_path):
     assert error.value.__cause__ is None and error.value.__context__ is None  # no TensorFlow traceback behind it
 
 
+def test_a_file_instead_of_a_folder_and_a_bad_limit_are_explained(tmp_path):
+    image_file = data.write_synthetic_faces(tmp_path, count=1)[0]
+    with pytest.raises(data.ImageFolderError, match="is a file, not a folder"):
+        data.load_face_folder(image_file)
+    with pytest.raises(ValueError, match="limit"):
+        data.load_face_folder(tmp_path, limit=0)
+    assert data.load_face_folder(tmp_path, limit=1).count == 1
+
+
 def test_empty_folder_and_folder_of_only_corrupt_files_stop_with_advice(tmp_path):
     with pytest.raises(data.ImageFolderError, match="has no image files"):
         data.load_face_folder(tmp_path)

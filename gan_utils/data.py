@@ -203,6 +203,13 @@ def make_clothing_sample(count=1000, seed=0):
         if label == 8:  # the bag's handle
             top = 11 * scale
             draw.arc([9 * scale, top - 7 * scale, 19 * scale, top + 3 * scale], 180, 360, fill=255, width=scale)
+        if label in (4, 6):  # a coat's opening, a shirt's button placket, both down the middle
+            left, top, right, bottom = canvas.getbbox()
+            middle = (left + right) // 2
+            draw.line([middle, top + 3 * scale, middle, bottom], fill=0, width=scale if label == 4 else scale // 2)
+            if label == 6:
+                for y in range(top + 5 * scale, bottom - 2 * scale, 4 * scale):
+                    draw.ellipse([middle - scale, y - scale, middle + scale, y + scale], fill=90)
         mask = np.asarray(canvas, dtype=np.float32) / 255.0
         # Fabric: a base brightness, a light-to-dark gradient and fine stripes or grain.
         brightness = rng.uniform(0.45, 1.0)

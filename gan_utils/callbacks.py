@@ -321,3 +321,18 @@ class DivergenceMonitor(keras.callbacks.Callback):
                 f"different noise vectors are nearly identical (diversity {diversity:.3f} < {self.diversity_floor}). "
                 "Training rarely recovers from this; restart from an earlier checkpoint with lower learning rates, "
                 "or a discriminator that trains less.", GANTrainingWarning, stacklevel=2)
+class SaveGeneratorCallback(keras.callbacks.Callback):
+    """After every epoch, save the GAN's generator alone as a ``.keras`` file (notebook 05).
+
+    The file is written beside the target and then renamed over it, so an interruption during a save
+    leaves the previous file whole. Load it with ``models.load_generator(path)`` (Keras safe mode).
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+        if self.path.suffix != ".keras":
+            raise ValueError(f"Keras 3 saves whole models to files ending in .keras, got {self.path.name!r}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        replace_atomically(self.path, self.model.generator.save)

@@ -108,8 +108,22 @@ def load_mnist(source=None):
     return to_unit_range(images), labels
 
 
-def load_fashion_mnist():
-    """Fashion-MNIST training images as ``(images, labels)``: float32 (60000, 28, 28, 1) in [-1, 1], uint8."""
+FASHION_MNIST_CLASS_NAMES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # label i is FASHION_MNIST_CLASS_NAMES[i], as in the dataset's documentation
+
+
+def load_fashion_mnist(source="keras"):
+    """Fashion-MNIST training images as ``(images, labels)``: float32 (N, 28, 28, 1) in [-1, 1], uint8 (N,).
+
+    ``source="keras"`` (the default): the 60,000 real training images via ``keras.datasets``; a failed
+    download raises :class:`DatasetUnavailableError` saying where to put the four files.
+    ``source="sample"``: 1,000 clothing silhouettes drawn by :func:`make_clothing_sample` (NOT real
+    Fashion-MNIST, which cannot be shipped or downloaded offline). ``None`` reads ``GAN_DATA``.
+    Notebook 03 passes the ``GAN_DATA`` switch and says which one it trains on.
+    """
+    if _resolve_source(source) == "sample":
+        return make_clothing_sample()
     import keras
 
     try:
@@ -117,7 +131,94 @@ def load_fashion_mnist():
     except Exception as error:
         files = ["train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
                  "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"]
-        raise _download_error("Fashion-MNIST", "fashion-mnist/", files, error) from None
+        hint = f" Or set {DATA_SOURCE_ENV}=sample to train on drawn clothing silhouettes (not the real dataset)."
+        raise _download_error("Fashion-MNIST", "fashion-mnist/", files, error, hint) from None
+    return to_unit_range(images), labels
+
+
+def _clothing_polygons(label, rng):
+    """Outline(s) of one item of class ``label`` on a 28x28 canvas, as lists of (x, y) points."""
+    j = lambda scale=1.0: float(rng.uniform(-scale, scale))  # noqa: E731 - a small random jitter
+    cx = 14 + j(0.8)
+    if label in (0, 2, 4, 6):  # T-shirt/top, Pullover, Coat, Shirt: body plus sleeves
+        half = 6.5 + j(1.0)
+        top, bottom = 4 + j(0.7), (26 if label == 4 else 24) + j(0.8)
+        sleeve_end = 12 + j(1) if label == 0 else bottom - 2 + j(1)  # short or long sleeves
+        sleeve_out = half + (4.5 if label == 0 else 3.5) + j(0.6)
+        body = [(cx - half, top), (cx - 2.5, top), (cx, top + 2.5 + j(0.5)), (cx + 2.5, top),
+                (cx + half, top), (cx + half, bottom), (cx - half, bottom)]
+        left = [(cx - half, top), (cx - sleeve_out, sleeve_end), (cx - sleeve_out + 3, sleeve_end + 0.5), (cx - half, top + 6)]
+        right = [(cx + half, top)] + [(2 * cx - x, y) for x, y in left[1:]]
+        return [body, left, right]
+    if label == 1:  # Trouser: waistband and two legs
+        half, top, bottom, gap = 5 + j(0.8), 2 + j(0.6), 26 + j(0.8), 0.8 + j(0.4)
+        return [[(cx - half, top), (cx + half, top), (cx + half + 1, bottom), (cx + gap + 0.5, bottom),
+                 (cx, top + 7), (cx - gap - 0.5, bottom), (cx - half - 1, bottom)]]
+    if label == 3:  # Dress: narrow top, flared skirt
+        top, waist, bottom = 3 + j(0.6), 11 + j(1), 26 + j(0.6)
+        shoulder, hem = 3.5 + j(0.6), 8 + j(1.2)
+        return [[(cx - shoulder, top), (cx + shoulder, top), (cx + shoulder - 0.5, waist),
+                 (cx + hem, bottom), (cx - hem, bottom), (cx - shoulder + 0.5, waist)]]
+    if label in (5, 7, 9):  # Sandal, Sneaker, Ankle boot: side view, toe to the right
+        sole = 20 + j(0.8)
+        heel, toe = 3 + j(0.8), 25 + j(0.8)
+        if label == 9:
+            shaft_top = 5 + j(1)
+            return [[(heel, sole), (heel, shaft_top), (heel + 8, shaft_top), (heel + 9, sole - 7),
+                     (toe - 2, sole - 4), (toe, sole - 1), (toe, sole + 2), (heel, sole + 2)]]
+        if label == 7:
+            return [[(heel, sole + 2), (heel, sole - 6), (heel + 6, sole - 8 + j(0.5)), (heel + 12, sole - 5),
+                     (toe - 1, sole - 3), (toe, sole), (toe, sole + 2)]]
+        straps = [[(heel + k * 5, sole - 1), (heel + k * 5 + 3, sole - 7 + j(0.8)), (heel + k * 5 + 4.5, sole - 7), (heel + k * 5 + 2, sole - 1)]
+                  for k in range(4)]
+        return [[(heel, sole - 1), (toe, sole - 1), (toe, sole + 1.5), (heel, sole + 1.5)]] + straps
+    # 8, Bag: a box with a handle
+    half, top, bottom = 9 + j(1.2), 11 + j(1), 24 + j(0.8)
+    return [[(cx - half, top), (cx + half, top), (cx + half + 0.5, bottom), (cx - half - 0.5, bottom)]]
+
+
+def make_clothing_sample(count=1000, seed=0):
+    """Drawn clothing silhouettes in Fashion-MNIST's format: ``(images, labels)``, float32 (count, 28, 28, 1) in [-1, 1], uint8.
+
+    NOT real Fashion-MNIST: simple shapes of its ten classes (see ``FASHION_MNIST_CLASS_NAMES``), bright on
+    black, each with random size, position, brightness and fabric texture, drawn at 4x size and shrunk
+    (smooth edges). ``count // 10`` images per class, then shuffled with ``seed``; the same seed draws the
+    same set. Used offline and in the tests through ``load_fashion_mnist(source="sample")`` (notebook 03).
+    """
+    from PIL import Image, ImageDraw
+
+    if int(count) < 10:
+        raise ValueError(f"count must be at least 10 (one image per class), got {count}.")
+    rng = np.random.default_rng(seed)
+    scale = 4
+    labels = np.repeat(np.arange(10, dtype=np.uint8), int(count) // 10)
+    rng.shuffle(labels)
+    yy, xx = np.mgrid[0:28 * scale, 0:28 * scale] / (28 * scale)
+    images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
+    for index, label in enumerate(labels):
+        canvas = Image.new("L", (28 * scale, 28 * scale), 0)
+        draw = ImageDraw.Draw(canvas)
+        for polygon in _clothing_polygons(int(label), rng):
+            draw.polygon([(x * scale, y * scale) for x, y in polygon], fill=255)
+        if label == 8:  # the bag's handle
+            top = 11 * scale
+            draw.arc([9 * scale, top - 7 * scale, 19 * scale, top + 3 * scale], 180, 360, fill=255, width=scale)
+        if label in (4, 6):  # a coat's opening, a shirt's button placket, both down the middle
+            left, top, right, bottom = canvas.getbbox()
+            middle = (left + right) // 2
+            draw.line([middle, top + 3 * scale, middle, bottom], fill=0, width=scale if label == 4 else scale // 2)
+            if label == 6:
+                for y in range(top + 5 * scale, bottom - 2 * scale, 4 * scale):
+                    draw.ellipse([middle - scale, y - scale, middle + scale, y + scale], fill=90)
+        mask = np.asarray(canvas, dtype=np.float32) / 255.0
+        # Fabric: a base brightness, a light-to-dark gradient and fine stripes or grain.
+        brightness = rng.uniform(0.45, 1.0)
+        gradient = 1.0 - rng.uniform(0.0, 0.35) * (yy if rng.random() < 0.5 else xx)
+        stripes = 1.0 - rng.uniform(0.0, 0.25) * (np.sin(2 * np.pi * yy * rng.integers(4, 12)) > 0.6)
+        grain = rng.uniform(0.85, 1.0, size=mask.shape)
+        pixels = 255.0 * mask * brightness * gradient * stripes * grain
+        small = Image.fromarray(pixels.astype(np.uint8)).resize((28, 28), Image.Resampling.BOX)
+        images[index] = np.asarray(small)
     return to_unit_range(images), labels
 
 
@@ -190,3 +291,167 @@ def check_training_data(images_or_dataset, image_shape=None):
                 f"from {low} to {high}. Scale [0, 255] pixels with (images - 127.5) / 127.5, "
                 "e.g. gan_utils.data.to_unit_range, or build the dataset with gan_utils.data.make_dataset."
             )
+# --- Image folders (notebook 05: CelebA) -------------------------------------------------------------
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+CELEBA_CROP_SIZE = 108  # the aligned CelebA images are 178x218; their central 108x108 square is the face
+CELEBA_URLS = (
+    "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (img_align_celeba.zip, under 'Align&Cropped Images')",
+    "https://www.kaggle.com/datasets/jessicali9530/celeba-dataset (the same images)",
+)
+
+
+class ImageFolderError(ValueError):
+    """A data folder is missing, empty, or holds no readable image."""
+
+
+def _folder_advice(folder):
+    return (
+        f"Download the aligned CelebA images from {CELEBA_URLS[0]} or {CELEBA_URLS[1]}, unzip them so that "
+        f"the .jpg files are in {folder} (subfolders are fine), or point GAN_CELEBA_DIR at the folder or at "
+        "img_align_celeba.zip."
+    )
+
+
+def find_image_files(folder):
+    """Sorted paths of the image files (.jpg, .jpeg, .png, .bmp, .gif) in ``folder`` and its subfolders.
+
+    ``folder`` may also be a ``.zip`` archive: it is unpacked once, beside itself, into a folder of the
+    same name. Raises :class:`ImageFolderError` saying what to do when the folder is missing or has no
+    image files (notebook 05).
+    """
+    folder = Path(folder).expanduser()
+    if folder.is_file() and folder.suffix.lower() == ".zip":
+        import shutil
+
+        destination = folder.with_suffix("")
+        if not destination.is_dir():
+            print(f"Unpacking {folder} into {destination} (once) ...")
+            shutil.unpack_archive(str(folder), str(destination))
+        folder = destination
+    if folder.is_file():
+        raise ImageFolderError(f"{folder} is a file, not a folder of images (or a .zip of them). {_folder_advice(folder.parent)}")
+    if not folder.is_dir():
+        raise ImageFolderError(f"The data folder {folder} does not exist. {_folder_advice(folder)}")
+    paths = sorted(path for path in folder.rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
+    if not paths:
+        raise ImageFolderError(f"The data folder {folder} has no image files ({', '.join(IMAGE_SUFFIXES)}). "
+                               f"{_folder_advice(folder)}")
+    return paths
+
+
+def decode_face(image_bytes, image_size=28, crop_size=CELEBA_CROP_SIZE):
+    """Encoded JPEG/PNG/BMP/GIF bytes -> uint8 tensor (image_size, image_size, 3): the article's face crop.
+
+    Takes the central ``crop_size`` square (or the largest central square a smaller image has), then
+    resizes it to ``image_size`` (bilinear), as the article's helper does. Grayscale becomes RGB and an
+    alpha channel is dropped. Raises TensorFlow's ``InvalidArgumentError`` for bytes that are not an image.
+    """
+    image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    side = tf.minimum(crop_size, tf.minimum(height, width))
+    image = tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2, side, side)
+    image = tf.image.resize(image, (image_size, image_size), method="bilinear", antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+
+class FaceFolder:
+    """The images of a folder as a ``tf.data`` pipeline of faces, plus what could not be read.
+
+    Built by :func:`load_face_folder`. ``dataset`` yields single images, float32 (image_size, image_size, 3)
+    in [-1, 1], decoded in parallel once and then served from a memory cache; batch it yourself.
+    ``count`` images were read; ``skipped`` lists the files that were corrupt or unreadable.
+    """
+
+    def __init__(self, folder, paths, dataset, read_indices):
+        self.folder = Path(folder)
+        self.paths = paths
+        self.dataset = dataset
+        self.count = len(read_indices)
+        read = set(read_indices)
+        self.skipped = [path for index, path in enumerate(paths) if index not in read]
+
+    def summary(self):
+        """One line (two with skipped files) for the notebook: how many images, how many skipped and which."""
+        line = f"{self.count:,} images read from {self.folder}"
+        if not self.skipped:
+            return line + "; none skipped."
+        names = ", ".join(path.name for path in self.skipped[:5]) + (" ..." if len(self.skipped) > 5 else "")
+        return line + f"; skipped {len(self.skipped):,} corrupt or unreadable file(s): {names}"
+
+
+def load_face_folder(folder, image_size=28, crop_size=CELEBA_CROP_SIZE, limit=None):
+    """Read a folder of face images (CelebA aligned, or your own) into a :class:`FaceFolder` (notebook 05).
+
+    Every file is read and decoded with :func:`decode_face` in parallel (``tf.data``, ``AUTOTUNE``); a file
+    that fails (corrupt, truncated, not an image, unreadable) is skipped and counted instead of stopping
+    training, and the decoded faces (uint8, 28x28x3 = 2.4 kB each, 0.5 GB for all of CelebA) are cached in
+    memory, so this first pass is the only decoding. ``limit`` keeps the first ``limit`` files (sorted).
+    Raises :class:`ImageFolderError` with what to do if the folder is missing, empty, or has no readable image.
+    """
+    if int(image_size) < 1 or int(crop_size) < 1:
+        raise ValueError(f"image_size and crop_size must be positive, got {image_size} and {crop_size}.")
+    if limit is not None and int(limit) < 1:
+        raise ValueError(f"limit must be a positive number of files (or None for all), got {limit}.")
+    paths = find_image_files(folder)
+    if limit is not None:
+        paths = paths[: int(limit)]
+
+    def read(index, path):
+        return index, decode_face(tf.io.read_file(path), image_size, crop_size)
+
+    files = tf.data.Dataset.from_tensor_slices((tf.range(len(paths)), [str(path) for path in paths]))
+    faces = files.map(read, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors().cache()
+    read_indices = []
+    for indices, _ in faces.batch(1024):  # one pass: decodes every file and fills the cache
+        read_indices.extend(indices.numpy().tolist())
+    if not read_indices:
+        raise ImageFolderError(
+            f"None of the {len(paths)} image files in {folder} could be read: all are corrupt or not images "
+            f"(first: {paths[0].name}). {_folder_advice(folder)}"
+        )
+    dataset = faces.map(lambda index, face: (tf.cast(face, tf.float32) - 127.5) / 127.5,
+                        num_parallel_calls=tf.data.AUTOTUNE)
+    return FaceFolder(folder, paths, dataset, read_indices)
+
+
+def write_synthetic_faces(folder, count=8, seed=0, size=(178, 218), corrupt=0):
+    """Write ``count`` drawn face-like RGB JPEGs (NOT real faces) of CelebA's size into ``folder``.
+
+    For tests and for notebook 05's smoke run when no CelebA folder is given: a skin-toned oval with
+    eyes, brows, mouth and hair on a coloured background, each with random colours and position.
+    ``corrupt`` extra files named ``corrupt_N.jpg`` hold bytes that are not an image, to show the
+    loader skipping them. Returns the list of paths written. ``size`` is (width, height).
+    """
+    from PIL import Image, ImageDraw
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    width, height = size
+    paths = []
+    for index in range(int(count)):
+        background = tuple(int(v) for v in rng.integers(40, 220, 3))
+        image = Image.new("RGB", (width, height), background)
+        draw = ImageDraw.Draw(image)
+        cx, cy = width / 2 + rng.uniform(-6, 6), height / 2 + rng.uniform(-4, 8)
+        face_w, face_h = rng.uniform(30, 40), rng.uniform(40, 50)
+        hair = tuple(int(v) for v in rng.integers(10, 120, 3))
+        skin = tuple(int(v) for v in (rng.uniform(150, 240), rng.uniform(110, 190), rng.uniform(90, 160)))
+        draw.ellipse([cx - face_w - 6, cy - face_h - 10, cx + face_w + 6, cy + face_h * 0.4], fill=hair)
+        draw.ellipse([cx - face_w, cy - face_h, cx + face_w, cy + face_h], fill=skin)
+        for side in (-1, 1):
+            eye_x, eye_y = cx + side * face_w * 0.4, cy - face_h * 0.15
+            draw.ellipse([eye_x - 5, eye_y - 3, eye_x + 5, eye_y + 3], fill=(250, 250, 250))
+            draw.ellipse([eye_x - 2, eye_y - 2, eye_x + 2, eye_y + 2], fill=(40, 30, 20))
+            draw.line([eye_x - 7, eye_y - 8, eye_x + 7, eye_y - 9], fill=hair, width=3)
+        mouth_y = cy + face_h * 0.45
+        draw.arc([cx - 12, mouth_y - 6, cx + 12, mouth_y + 6], 20, 160, fill=(150, 40, 50), width=3)
+        path = folder / f"synthetic_{index:03d}.jpg"
+        image.save(path, quality=90)
+        paths.append(path)
+    for index in range(int(corrupt)):
+        path = folder / f"corrupt_{index}.jpg"
+        path.write_bytes(b"this is not a JPEG image" + bytes(rng.integers(0, 256, 64, dtype=np.uint8)))
+        paths.append(path)
+    return paths

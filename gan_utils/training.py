@@ -108,17 +108,24 @@ class GAN(keras.Model):
         return {metric.name: metric.result() for metric in self.metrics}
 
 
-def weight_snapshot(model):
-    """Copies (NumPy arrays) of all of ``model``'s weights, trainable or not, to compare later.
+def snapshot_weights(model):
+    """Copies of all of ``model``'s weights as NumPy arrays, to compare with later (notebooks 03, 04).
 
-    Taught in notebook 04, to see which network a ``train_on_batch`` call really moved.
+    All weights, trainable or not: freezing a model (``trainable = False``) hides its weights from
+    ``trainable_weights`` but must not hide them from this check. BatchNorm's moving statistics are
+    weights too and change in every ``training=True`` forward pass.
     """
     return [keras.ops.convert_to_numpy(weight).copy() for weight in model.weights]
 
 
-def weights_changed(snapshot, model):
-    """True if any of ``model``'s weights now differs from the :func:`weight_snapshot` ``snapshot``.
+def count_changed_weights(model, snapshot):
+    """How many of ``model``'s weight tensors differ from ``snapshot`` (from :func:`snapshot_weights`).
 
-    Compares values, whatever ``trainable`` says now: a frozen model's weights count too.
+    0 means the model did not move; ``len(model.weights)`` means every tensor did. Notebook 03 uses it
+    to show which network a ``train_on_batch`` step really updated.
     """
-    return any(not np.array_equal(old, keras.ops.convert_to_numpy(weight)) for old, weight in zip(snapshot, model.weights))
+    if len(snapshot) != len(model.weights):
+        raise ValueError(f"The snapshot has {len(snapshot)} tensors but the model has {len(model.weights)}: "
+                         "take it from the same model with snapshot_weights(model).")
+    return sum(not np.array_equal(before, keras.ops.convert_to_numpy(weight))
+               for before, weight in zip(snapshot, model.weights))

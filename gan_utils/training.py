@@ -18,12 +18,13 @@ class GAN(keras.Model):
     discriminator gives real images) and ``fake_score`` (mean D(G(z))), averaged over the epoch.
     """
 
-    def __init__(self, generator, discriminator, latent_dim=None, from_logits=True, seed=None, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim=None, from_logits=True, seed=None, real_label=1.0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim or generator.input_shape[-1])
         self.from_logits = from_logits
+        self.real_label = float(real_label)  # < 1: one-sided label smoothing (notebook 06)
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -59,7 +60,7 @@ class GAN(keras.Model):
             real_output = self.discriminator(real_images, training=True)
             fake_output = self.discriminator(fake_images, training=True)
             g_loss = generator_loss(fake_output, self.from_logits)
-            d_loss = discriminator_loss(real_output, fake_output, self.from_logits)
+            d_loss = discriminator_loss(real_output, fake_output, self.from_logits, self.real_label)
 
         # Each network is updated only with the gradients of its own loss, over its own weights.
         generator_weights = self.generator.trainable_variables

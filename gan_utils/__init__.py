@@ -9,6 +9,7 @@ One module per concern, each function short enough to copy into coursework:
 - ``training``  - ``GAN``, a ``keras.Model`` whose ``train_step`` uses ``tf.GradientTape`` (02)
 - ``callbacks`` - a sample grid after every epoch, checkpoints that a later run resumes from (02)
 - ``viz``       - image grids, loss and D-output curves, GIF export (02)
+- ``metrics``   - FID / KID / classifier score with a cached domain classifier, no download (06)
 """
 
 __version__ = "0.1.0"

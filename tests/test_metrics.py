@@ -151,3 +151,14 @@ def test_generator_ema_tracks_the_generator_and_label_smoothing_trains():
     assert any(not np.allclose(np.array(ema), np.array(raw)) for ema, raw in zip(average.ema_generator.weights, gan.generator.weights))
     with pytest.raises(ValueError, match="decay"):
         callbacks.GeneratorEMA(decay=1.0)
+
+
+def test_fashion_mnist_gets_its_own_cached_classifier(monkeypatch, tmp_path, digits):
+    monkeypatch.setenv(metrics.CLASSIFIER_DIR_ENV, str(tmp_path))
+    monkeypatch.setattr(data, "load_fashion_mnist", lambda: (digits[0][:20], digits[1][:20]))
+    monkeypatch.setattr(metrics, "train_domain_classifier",
+                        lambda images, labels, **kwargs: metrics.build_domain_classifier())
+    metrics.load_domain_classifier("fashion_mnist")
+    assert (tmp_path / "fashion_mnist_classifier.keras").exists()
+    with pytest.raises(ValueError, match="'mnist' or 'fashion_mnist'"):
+        metrics.load_domain_classifier("cifar10")

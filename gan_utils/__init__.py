@@ -11,6 +11,7 @@ One module per concern, each function short enough to copy into coursework:
 - ``viz``       - image grids, loss and D-output curves, GIF export, ``combine_images`` (02, 04)
 - ``sampling``  - uniform noise, ``generate(nice=True)``: keep the samples D scores highest (04)
 - ``reproducibility`` - one seed switch for repeatable runs (02)
+- ``metrics``   - FID / KID / classifier score with a cached domain classifier, no download (06)
 """
 
 __version__ = "0.1.0"

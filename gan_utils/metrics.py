@@ -1,0 +1,271 @@
+"""How good are the samples? Metrics computed with a small domain classifier, with no download.
+
+Taught in notebook 06 ("Evaluating a GAN"). The usual FID and Inception score run images through
+Inception-v3, a 90 MB ImageNet network that must be downloaded and that knows little about 28x28
+digits. Here a small classifier, trained by ``gan_utils`` itself on the dataset's labelled images
+(MNIST or Fashion-MNIST) and cached as a ``.keras`` file, plays Inception's part:
+
+- **FID (domain classifier)**: the Fréchet distance between Gaussians fitted to the classifier's
+  penultimate-layer features of real and generated images. Lower is better; 0 = same statistics.
+  These numbers are *not* comparable with published Inception FIDs.
+- **KID (domain classifier)**: the unbiased squared maximum mean discrepancy with the cubic polynomial
+  kernel on the same features, with a standard error. Unbiased, so usable with a few hundred images.
+- **classifier score** (the Inception-score analogue): exp E_x[KL(p(y|x) || p(y))]. From 1 (every image
+  gets the same, or a uniform, class distribution) up to 10 (each image is confidently one class, and all
+  10 classes are equally common).
+
+Images are float32 (N, H, W, C) in [-1, 1], as everywhere in the series. Features are (N, D) arrays.
+"""
+
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from gan_utils.data import check_images
+
+FEATURE_DIM = 64  # width of the classifier's feature layer: FID needs more images than this
+FEATURE_LAYER = "features"
+CLASSIFIER_DIR_ENV = "GAN_CLASSIFIER_DIR"
+
+
+# --- The domain classifier -------------------------------------------------------------------
+
+def build_domain_classifier(image_shape=(28, 28, 1), num_classes=10, feature_dim=FEATURE_DIM) -> keras.Model:
+    """A small CNN: images (batch, H, W, C) in [-1, 1] -> class logits (batch, num_classes).
+
+    Two strided 3x3 convolutions (32, 64 filters), then a Dense layer named ``"features"``
+    (``feature_dim`` units, ReLU) whose outputs the metrics compare, then the logits.
+    """
+    if len(image_shape) != 3:
+        raise ValueError(f"image_shape must be (height, width, channels), got {image_shape}.")
+    inputs = keras.Input(shape=tuple(image_shape), name="images")
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(inputs)
+    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
+    x = layers.Flatten()(x)
+    features = layers.Dense(int(feature_dim), activation="relu", name=FEATURE_LAYER)(x)
+    logits = layers.Dense(int(num_classes), name="logits")(features)
+    return keras.Model(inputs, logits, name="domain_classifier")
+
+
+def train_domain_classifier(images, labels, epochs=3, batch_size=128, seed=0, verbose=0) -> keras.Model:
+    """Train :func:`build_domain_classifier` on labelled real images; returns the trained model.
+
+    ``images``: float32 (N, H, W, C) in [-1, 1]; ``labels``: integers (N,) from 0 to num_classes - 1.
+    Sets Keras' global random seed to ``seed`` so the same data gives the same classifier.
+    """
+    images = check_images(images)
+    labels = np.asarray(labels).astype(np.int64).reshape(-1)
+    if len(labels) != len(images):
+        raise ValueError(f"Got {len(images)} images but {len(labels)} labels: pass one label per image.")
+    keras.utils.set_random_seed(int(seed))
+    classifier = build_domain_classifier(images.shape[1:], num_classes=int(labels.max()) + 1)
+    classifier.compile(optimizer=keras.optimizers.Adam(1e-3),
+                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    classifier.fit(images, labels, epochs=int(epochs), batch_size=int(batch_size), verbose=verbose)
+    return classifier
+
+
+def default_classifier_path(name) -> Path:
+    """Where the classifier called ``name`` is cached: ``$GAN_CLASSIFIER_DIR`` or ``$KERAS_HOME/gan_utils``."""
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    folder = Path(os.environ.get(CLASSIFIER_DIR_ENV, keras_home / "gan_utils"))
+    return folder / f"{name}_classifier.keras"
+
+
+def load_domain_classifier(dataset="mnist", path=None, images=None, labels=None, epochs=None, seed=0, verbose=0, source=None):
+    """The cached domain classifier for ``dataset``; trained and saved first if the file is missing.
+
+    ``dataset``: ``"mnist"`` (the training digits from :func:`gan_utils.data.load_mnist`, which reads
+    ``GAN_DATA`` unless ``source`` is given: with ``"sample"`` the 1,000 shipped digits) or ``"fashion_mnist"``.
+    Or pass your own labelled ``images``/``labels`` together with the ``path`` to cache the model at.
+    The file is a ``.keras`` archive, loaded with ``safe_mode=True`` (no code is run from it).
+    ``epochs``: ``None`` trains 3 epochs on 10,000 images or more, 15 on fewer (seconds for 1,000).
+    """
+    if images is not None and path is None:
+        raise ValueError("Pass path='my_classifier.keras' with your own images, so it is not mistaken "
+                         "for the dataset's cached classifier.")
+    if (images is None) != (labels is None):
+        raise ValueError("Pass both images and labels (or neither, to use the dataset's training split).")
+    if path is None:
+        from gan_utils.data import _resolve_source
+
+        if dataset == "mnist":
+            name = "mnist" if _resolve_source(source) == "keras" else "mnist-sample"
+        elif dataset == "fashion_mnist":
+            name = "fashion_mnist"
+        else:
+            raise ValueError(f"dataset must be 'mnist' or 'fashion_mnist', got {dataset!r}.")
+        path = default_classifier_path(name)
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"The classifier is saved in Keras' format: path must end in .keras, got {path}.")
+    if path.exists():
+        return keras.models.load_model(path, safe_mode=True)
+    if images is None:
+        from gan_utils.data import load_fashion_mnist, load_mnist
+
+        images, labels = load_mnist(source) if dataset == "mnist" else load_fashion_mnist()
+    if epochs is None:
+        epochs = 3 if len(images) >= 10_000 else 15
+    classifier = train_domain_classifier(images, labels, epochs=epochs, seed=seed, verbose=verbose)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    classifier.save(path)
+    return classifier
+
+
+def classifier_outputs(classifier, images, batch_size=500):
+    """Run the classifier once: returns ``(features, probabilities)``, float64 (N, D) and (N, classes)."""
+    input_shape = tuple(classifier.input_shape[1:])
+    images = np.asarray(images)
+    if images.ndim != 4 or tuple(images.shape[1:]) != input_shape:
+        raise ValueError(f"The classifier takes images shaped (N, {', '.join(map(str, input_shape))}), "
+                         f"got {images.shape}. Generate or load images of the classifier's dataset.")
+    images = check_images(images, input_shape)
+    both = keras.Model(classifier.inputs, [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
+    # Plain calls on batches: no tf.function to trace, which predict() would redo for every new model.
+    outputs = [both(images[start:start + int(batch_size)], training=False) for start in range(0, len(images), int(batch_size))]
+    features = np.concatenate([keras.ops.convert_to_numpy(feature) for feature, _ in outputs])
+    logits = np.concatenate([keras.ops.convert_to_numpy(logit) for _, logit in outputs])
+    logits = logits.astype(np.float64)
+    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    return features.astype(np.float64), probabilities
+
+
+# --- The metrics, on features and probabilities ----------------------------------------------
+
+def _check_features(features, name):
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f"{name} must be an array shaped (N, feature_dim) with N >= 2, got shape {features.shape}.")
+    if not np.all(np.isfinite(features)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return features
+
+
+def symmetric_matrix_sqrt(matrix):
+    """The square root of a symmetric positive semi-definite matrix, by eigendecomposition."""
+    eigenvalues, eigenvectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ eigenvectors.T
+
+
+def frechet_distance_from_statistics(mean_a, covariance_a, mean_b, covariance_b):
+    """Fréchet distance between N(mean_a, covariance_a) and N(mean_b, covariance_b).
+
+    ||mean_a - mean_b||^2 + trace(covariance_a + covariance_b - 2 (covariance_a covariance_b)^(1/2)),
+    with trace((A B)^(1/2)) computed as trace((A^(1/2) B A^(1/2))^(1/2)), a symmetric matrix.
+    """
+    sqrt_a = symmetric_matrix_sqrt(np.asarray(covariance_a, dtype=np.float64))
+    middle = sqrt_a @ np.asarray(covariance_b, dtype=np.float64) @ sqrt_a
+    trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)).sum()
+    mean_difference = np.asarray(mean_a, dtype=np.float64) - np.asarray(mean_b, dtype=np.float64)
+    distance = mean_difference @ mean_difference + np.trace(covariance_a) + np.trace(covariance_b) - 2 * trace_sqrt
+    return float(max(distance, 0.0))
+
+
+def frechet_distance(features_a, features_b):
+    """Fréchet distance between Gaussians fitted to two feature sets (N_a, D) and (N_b, D).
+
+    Each set needs more samples than feature dimensions (N > D), or its covariance is singular
+    and the distance mostly measures the sample size.
+    """
+    features_a, features_b = _check_features(features_a, "features_a"), _check_features(features_b, "features_b")
+    if features_a.shape[1] != features_b.shape[1]:
+        raise ValueError(f"Feature sets differ in width: {features_a.shape[1]} vs {features_b.shape[1]}.")
+    dimensions = features_a.shape[1]
+    for name, features in (("first", features_a), ("second", features_b)):
+        if len(features) <= dimensions:
+            raise ValueError(f"The {name} set has {len(features)} samples for {dimensions} feature dimensions: "
+                             f"FID needs more samples than dimensions (use well over {dimensions}, ideally thousands).")
+    return frechet_distance_from_statistics(features_a.mean(axis=0), np.cov(features_a, rowvar=False),
+                                            features_b.mean(axis=0), np.cov(features_b, rowvar=False))
+
+
+def _unbiased_mmd2(features_a, features_b):
+    dimensions = features_a.shape[1]
+    kernel_aa = (features_a @ features_a.T / dimensions + 1) ** 3
+    kernel_bb = (features_b @ features_b.T / dimensions + 1) ** 3
+    kernel_ab = (features_a @ features_b.T / dimensions + 1) ** 3
+    m, n = len(features_a), len(features_b)
+    within_a = (kernel_aa.sum() - np.trace(kernel_aa)) / (m * (m - 1))
+    within_b = (kernel_bb.sum() - np.trace(kernel_bb)) / (n * (n - 1))
+    return within_a + within_b - 2 * kernel_ab.mean()
+
+
+def kernel_distance(features_a, features_b, num_subsets=10, seed=0):
+    """KID: the unbiased squared MMD with kernel k(x, y) = (x.y / D + 1)^3, and its standard error.
+
+    Both sets are shuffled and cut into ``num_subsets`` disjoint blocks; returns
+    ``(mean, standard_error)`` of the block estimates. Can be slightly negative when the
+    sets match. Every block needs at least 2 samples from each set.
+    """
+    features_a, features_b = _check_features(features_a, "features_a"), _check_features(features_b, "features_b")
+    if features_a.shape[1] != features_b.shape[1]:
+        raise ValueError(f"Feature sets differ in width: {features_a.shape[1]} vs {features_b.shape[1]}.")
+    num_subsets = int(num_subsets)
+    smallest = min(len(features_a), len(features_b))
+    if num_subsets < 2 or smallest < 2 * num_subsets:
+        raise ValueError(f"KID with {num_subsets} subsets needs num_subsets >= 2 and at least {2 * num_subsets} "
+                         f"samples per set, got {smallest}. Use fewer subsets or more images.")
+    random = np.random.default_rng(seed)
+    blocks_a = np.array_split(random.permutation(features_a), num_subsets)
+    blocks_b = np.array_split(random.permutation(features_b), num_subsets)
+    estimates = np.array([_unbiased_mmd2(a, b) for a, b in zip(blocks_a, blocks_b)])
+    return float(estimates.mean()), float(estimates.std(ddof=1) / np.sqrt(num_subsets))
+
+
+def classifier_score(probabilities):
+    """The Inception-score analogue exp(mean_x KL(p(y|x) || p(y))) of class probabilities (N, classes).
+
+    1 when every image gets the same distribution; the number of classes at best.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2 or len(probabilities) == 0:
+        raise ValueError(f"probabilities must be shaped (N, num_classes), got {probabilities.shape}.")
+    if probabilities.min() < 0 or not np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4):
+        raise ValueError("Each row of probabilities must be non-negative and sum to 1 (apply a softmax to logits).")
+    marginal = probabilities.mean(axis=0, keepdims=True)
+    eps = 1e-12
+    kl = (probabilities * (np.log(probabilities + eps) - np.log(marginal + eps))).sum(axis=1)
+    return float(np.exp(kl.mean()))
+
+
+# --- Images in, numbers out ------------------------------------------------------------------
+
+def evaluate_images(classifier, real_images, fake_images, kid_subsets=10):
+    """FID, KID (with standard error) and classifier score of ``fake_images`` against ``real_images``.
+
+    Both are float32 (N, H, W, C) in [-1, 1] of the classifier's input shape. Returns a dict with
+    ``fid``, ``kid``, ``kid_se``, ``score`` (of the fakes) and ``num_real``, ``num_fake``.
+    """
+    real_features, _ = classifier_outputs(classifier, real_images)
+    fake_features, fake_probabilities = classifier_outputs(classifier, fake_images)
+    kid, kid_se = kernel_distance(real_features, fake_features, num_subsets=kid_subsets)
+    return {"fid": frechet_distance(real_features, fake_features), "kid": kid, "kid_se": kid_se,
+            "score": classifier_score(fake_probabilities),
+            "num_real": len(real_features), "num_fake": len(fake_features)}
+
+
+def generate_images(generator, num_images, seed=0, batch_size=500):
+    """``num_images`` images (N, H, W, C) from ``generator`` on standard normal noise drawn with ``seed``."""
+    noise = np.random.default_rng(seed).standard_normal((int(num_images), generator.input_shape[-1])).astype(np.float32)
+    batches = [generator(noise[start:start + int(batch_size)], training=False) for start in range(0, len(noise), int(batch_size))]
+    return np.clip(np.concatenate([keras.ops.convert_to_numpy(batch) for batch in batches]), -1.0, 1.0)
+
+
+def nearest_neighbours(queries, references):
+    """For each query image, the index of the closest reference image (Euclidean, in pixels) and the distance.
+
+    ``queries`` (Q, H, W, C), ``references`` (R, H, W, C) -> ``(indices, distances)``, both (Q,).
+    Used to ask "is the GAN copying its training set?" (notebook 06).
+    """
+    queries = check_images(queries).reshape(len(queries), -1).astype(np.float64)
+    references = check_images(references).reshape(len(references), -1).astype(np.float64)
+    if queries.shape[1] != references.shape[1]:
+        raise ValueError(f"Queries and references differ in size: {queries.shape[1]} vs {references.shape[1]} pixels.")
+    squared = (queries ** 2).sum(1)[:, None] + (references ** 2).sum(1)[None, :] - 2 * queries @ references.T
+    indices = squared.argmin(axis=1)
+    return indices, np.sqrt(np.clip(squared[np.arange(len(queries)), indices], 0.0, None))

@@ -14,7 +14,8 @@ def set_seed(seed, deterministic=True):
     initialisers, ``keras.random``, ``tf.data`` shuffles without their own seed). With ``deterministic``,
     ``tf.config.experimental.enable_op_determinism()`` also makes ops that add up in a varying order
     (multi-threaded reductions, some GPU kernels) repeat exactly, and makes parallel ``tf.data`` stages keep
-    their order. On a GPU that costs some speed; TensorFlow has no public switch to turn it back off, so
+    their order. On a GPU that costs some speed, and Keras then compiles without XLA (``jit_compile``),
+    with only a warning; TensorFlow has no public switch to turn it back off, so
     restart the kernel and pass ``deterministic=False`` for speed. Call it before building datasets and models.
     """
     keras.utils.set_random_seed(int(seed))

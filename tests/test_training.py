@@ -56,6 +56,7 @@ def test_discriminator_update_leaves_generator_untouched():
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_fit_works_with_steps_per_execution_and_jit_compile(jit_compile):
     gan = make_gan(steps_per_execution=2, jit_compile=jit_compile)
+    assert gan.jit_compile is jit_compile  # Keras falls back to no XLA, with only a warning, when it can't use it
     history = gan.fit(real_batches(count=4), epochs=2, verbose=0, shuffle=False)
     assert gan.generator_optimizer.iterations.numpy() == 8  # 4 batches x 2 epochs, none skipped
     assert all(np.isfinite(value) for values in history.history.values() for value in values)

@@ -84,3 +84,27 @@ def set_mixed_precision(enabled: bool) -> str:
     policy = "mixed_float16" if enabled else "float32"
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+# Measured with benchmarks/benchmark_training.py (README, "Training speed"): on a CPU, XLA and
+# steps_per_execution gave nothing for the series' DCGAN; on a GPU they remove per-step overhead.
+GPU_STEPS_PER_EXECUTION = 32
+
+
+def recommended_compile_options(has_gpu=None) -> dict:
+    """The ``compile()`` settings that suit the device: ``gan.compile(g_opt, d_opt, **recommended_compile_options())``.
+
+    - GPU: ``jit_compile=True`` (XLA fuses the small layers into few GPU kernels) and
+      ``steps_per_execution=32`` (Python and the callbacks run once per 32 steps, so the GPU
+      never waits for them; per-batch callbacks then see every 32nd batch).
+    - CPU: ``jit_compile=False, steps_per_execution=1``: plain ``tf.function``, fastest there.
+
+    ``has_gpu`` defaults to whether TensorFlow sees a GPU. Mixed precision is separate
+    (:func:`set_mixed_precision`, before building the models). Taught in the README's
+    "Training speed" section; notebooks pass the result to ``GAN.compile``.
+    """
+    if has_gpu is None:
+        has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    if has_gpu:
+        return {"jit_compile": True, "steps_per_execution": GPU_STEPS_PER_EXECUTION}
+    return {"jit_compile": False, "steps_per_execution": 1}

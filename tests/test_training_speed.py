@@ -74,3 +74,23 @@ def test_recommended_compile_options_follow_the_device():
     assert on_gpu["jit_compile"] is True and on_gpu["steps_per_execution"] > 1
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
     assert hardware.recommended_compile_options() == (on_gpu if has_gpu else on_cpu)
+
+
+def test_mixed_float16_trains_with_float32_outputs_and_loss_scaling():
+    """The GPU's mixed precision path, run (slowly) on the CPU: float16 layers, float32 outputs and losses."""
+    try:
+        hardware.set_mixed_precision(True)
+        generator, discriminator = build_models()
+    finally:
+        hardware.set_mixed_precision(False)
+    gan = training.GAN(generator, discriminator, seed=0)
+    gan.compile(keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(1e-4)),
+                keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(1e-4)))
+    images, _ = data.load_mnist_sample()
+    assert generator.layers[1].compute_dtype == "float16"  # the first BatchNorm
+    assert generator(gan.sample_noise(2)).dtype == "float32" and discriminator(images[:2]).dtype == "float32"
+    before = [np.array(weight) for weight in generator.trainable_variables]
+    history = gan.fit(data.make_dataset(images[:8], 8, shuffle=False), epochs=1, verbose=0).history
+    assert all(np.isfinite(values[0]) for values in history.values())
+    assert generator.trainable_variables[0].dtype == "float32"  # the weights themselves stay float32
+    assert all(not np.array_equal(old, np.array(new)) for old, new in zip(before, generator.trainable_variables))

@@ -86,8 +86,9 @@ def set_mixed_precision(enabled: bool) -> str:
     return policy
 
 
-# Measured with benchmarks/benchmark_training.py (README, "Training speed"): on a CPU, XLA and
-# steps_per_execution gave nothing for the series' DCGAN; on a GPU they remove per-step overhead.
+# Measured with `python -m benchmarks.benchmark_training --settings` (README, "Training speed"): on a
+# 2-core CPU at batch 256, XLA made notebook 02's DCGAN 1.6x slower and steps_per_execution=4 made no
+# clear difference. On a GPU both remove per-step overhead (GPU figures still to come).
 GPU_STEPS_PER_EXECUTION = 32
 
 

@@ -136,7 +136,7 @@ def device_name():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-size", type=int, default=256, help="images per step (default: article 000's 256)")
-    parser.add_argument("--steps", type=int, default=8, help="steps per timed repeat (a multiple of 4)")
+    parser.add_argument("--steps", type=int, default=8, help="steps per timed repeat (a multiple of 4 with --settings)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported")
     parser.add_argument("--warmup", type=int, default=4, help="untimed steps first (tracing, compilation)")
     parser.add_argument("--data", choices=["sample", "keras"], default="sample",

@@ -20,7 +20,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
-from gan_utils import training  # noqa: E402
+from gan_utils import hardware, training  # noqa: E402
 
 GLOBAL_BATCH, LATENT_DIM, STEPS = 8, 4, 2
 rng = np.random.default_rng(0)
@@ -49,10 +49,11 @@ class NoiseTableGAN(training.GAN):
 
 def train(strategy, gan_class):
     with strategy.scope():
+        compile_options = hardware.recommended_compile_options(has_gpu=True)  # as on a multi-GPU machine
         gan = gan_class(*build_models(), seed=0)
         # SGD: its step is proportional to the gradient, so a gradient summed over replicas without
         # the 1/replicas scaling would show (Adam would hide it: it divides by the gradient's size).
-        gan.compile(keras.optimizers.SGD(0.5), keras.optimizers.SGD(0.5))
+        gan.compile(keras.optimizers.SGD(0.5), keras.optimizers.SGD(0.5), **compile_options)
     dataset = tf.data.Dataset.from_tensor_slices(IMAGES).batch(GLOBAL_BATCH)
     history = gan.fit(dataset, epochs=1, verbose=0)
     return gan, {name: float(values[-1]) for name, values in history.history.items()}

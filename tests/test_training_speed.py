@@ -72,6 +72,7 @@ def test_recommended_compile_options_follow_the_device():
     on_gpu = hardware.recommended_compile_options(has_gpu=True)
     assert on_cpu == {"jit_compile": False, "steps_per_execution": 1}
     assert on_gpu["jit_compile"] is True and on_gpu["steps_per_execution"] > 1
+    assert hardware.recommended_compile_options(has_gpu=True, distributed=True) == on_cpu
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
     assert hardware.recommended_compile_options() == (on_gpu if has_gpu else on_cpu)
 

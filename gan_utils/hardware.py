@@ -87,8 +87,8 @@ def set_mixed_precision(enabled: bool) -> str:
 
 
 # Measured with `python -m benchmarks.benchmark_training --settings` (README, "Training speed"): on a
-# 2-core CPU at batch 256, XLA made notebook 02's DCGAN 1.6x slower and steps_per_execution=4 made no
-# clear difference. On a GPU both remove per-step overhead (GPU figures still to come).
+# 2-core CPU at batch 256, XLA made notebook 02's DCGAN 1.6x slower and steps_per_execution=4 was
+# within run-to-run noise (5% faster in one run, 4% slower in another). On a GPU both remove per-step overhead (GPU figures still to come).
 GPU_STEPS_PER_EXECUTION = 32
 
 

@@ -84,3 +84,34 @@ def set_mixed_precision(enabled: bool) -> str:
     policy = "mixed_float16" if enabled else "float32"
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+# Measured with `python -m benchmarks.benchmark_training --settings` (README, "Training speed"): on a
+# 2-core CPU at batch 256, XLA made notebook 02's DCGAN 1.6x slower and steps_per_execution=4 was
+# within run-to-run noise (5% faster in one run, 4% slower in another). On a GPU both remove per-step overhead (GPU figures still to come).
+GPU_STEPS_PER_EXECUTION = 32
+
+
+def recommended_compile_options(has_gpu=None, distributed=None) -> dict:
+    """The ``compile()`` settings that suit the device: ``gan.compile(g_opt, d_opt, **recommended_compile_options())``.
+
+    - GPU: ``jit_compile=True`` (XLA fuses the small layers into few GPU kernels) and
+      ``steps_per_execution=32`` (Python and the callbacks run once per 32 steps, so the GPU
+      never waits for them; per-batch callbacks then see every 32nd batch).
+    - CPU: ``jit_compile=False, steps_per_execution=1``: plain ``tf.function``, fastest there.
+    - Under a ``tf.distribute`` strategy with several replicas: ``jit_compile=False,
+      steps_per_execution=1``. With TF 2.21 / Keras 3.15 on two logical CPUs, ``fit()`` failed with
+      either one on (a plain ``keras.Sequential`` too), so neither is used there.
+
+    ``has_gpu`` defaults to whether TensorFlow sees a GPU; ``distributed`` to whether this is called
+    inside the scope of a strategy with more than one replica. Mixed precision is separate
+    (:func:`set_mixed_precision`, before building the models). Taught in the README's
+    "Training speed" section; notebooks pass the result to ``GAN.compile``.
+    """
+    if has_gpu is None:
+        has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    if distributed is None:
+        distributed = tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1
+    if has_gpu and not distributed:
+        return {"jit_compile": True, "steps_per_execution": GPU_STEPS_PER_EXECUTION}
+    return {"jit_compile": False, "steps_per_execution": 1}

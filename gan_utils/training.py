@@ -3,6 +3,9 @@
 Taught in notebook 02 ("Train"). ``train_step`` is article 000's ``tf.GradientTape`` step;
 putting it inside a ``keras.Model`` means ``fit()`` supplies the progress bar, ``History``,
 callbacks, ``steps_per_execution`` and ``jit_compile``.
+
+The same class trains on several GPUs under ``tf.distribute.MirroredStrategy``: create and
+compile it inside ``strategy.scope()`` and call ``fit()`` as usual (README, "Several GPUs").
 """
 
 import keras
@@ -46,6 +49,13 @@ class GAN(keras.Model):
         super().compile(**kwargs)
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
+        # Build everything now, inside the caller's tf.distribute scope if there is one. Otherwise fit()
+        # tries to build the GAN by calling it on a batch of images, and under MirroredStrategy the
+        # optimizers' variables would be created outside the scope.
+        if self.generator.built and self.discriminator.built:
+            self.generator_optimizer.build(self.generator.trainable_variables)
+            self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+            self.built = True
 
     def fit(self, x=None, *args, **kwargs):
         """``keras.Model.fit``, after checking that ``x`` holds float images in [-1, 1] of the discriminator's shape.
@@ -66,7 +76,13 @@ class GAN(keras.Model):
 
     def sample_noise(self, batch_size):
         """Standard normal noise (batch_size, latent_dim), drawn from the model's seeded stream."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+        replica_context = tf.distribute.get_replica_context()
+        if replica_context is None or replica_context.num_replicas_in_sync == 1:
+            return keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+        # Under tf.distribute all replicas share one seed state and would draw the same noise:
+        # fold each replica's number into the seed so that each draws its own.
+        seed = tf.random.experimental.stateless_fold_in(self.noise_seed.next(), replica_context.replica_id_in_sync_group)
+        return tf.random.stateless_normal((batch_size, self.latent_dim), seed=seed)
 
     def to_probability(self, discriminator_output):
         return tf.sigmoid(discriminator_output) if self.from_logits else discriminator_output
@@ -78,14 +94,20 @@ class GAN(keras.Model):
             real_output = self.discriminator(real_images, training=True)
             fake_output = self.discriminator(fake_images, training=True)
             d_loss = discriminator_loss(real_output, fake_output, self.from_logits, self.real_label)
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync  # as in train_step
+            d_loss_to_minimize = self.discriminator_optimizer.scale_loss(d_loss / replicas)
         discriminator_weights = self.discriminator.trainable_variables
-        discriminator_gradients = discriminator_tape.gradient(d_loss, discriminator_weights)
+        discriminator_gradients = discriminator_tape.gradient(d_loss_to_minimize, discriminator_weights)
         self.discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator_weights))
 
     def train_step(self, real_images):
         for _ in range(self.discriminator_steps - 1):  # k > 1: the extra discriminator updates
             self.discriminator_step(real_images)
         noise = self.sample_noise(tf.shape(real_images)[0])
+        # Under tf.distribute each of the N replicas gets batch/N images and the optimizers add up the
+        # replicas' gradients; minimising mean loss / N (= summed loss / global batch) on each replica
+        # gives the gradient of the global batch's mean loss. Without tf.distribute N is 1.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
 
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             fake_images = self.generator(noise, training=True)
@@ -93,15 +115,20 @@ class GAN(keras.Model):
             fake_output = self.discriminator(fake_images, training=True)
             g_loss = generator_loss(fake_output, self.from_logits)
             d_loss = discriminator_loss(real_output, fake_output, self.from_logits, self.real_label)
+            # scale_loss multiplies by the loss scale when the optimizer is a LossScaleOptimizer
+            # (mixed_float16); for any other optimizer it returns the loss unchanged.
+            g_loss_to_minimize = self.generator_optimizer.scale_loss(g_loss / replicas)
+            d_loss_to_minimize = self.discriminator_optimizer.scale_loss(d_loss / replicas)
 
         # Each network is updated only with the gradients of its own loss, over its own weights.
         generator_weights = self.generator.trainable_variables
         discriminator_weights = self.discriminator.trainable_variables
-        generator_gradients = generator_tape.gradient(g_loss, generator_weights)
-        discriminator_gradients = discriminator_tape.gradient(d_loss, discriminator_weights)
+        generator_gradients = generator_tape.gradient(g_loss_to_minimize, generator_weights)
+        discriminator_gradients = discriminator_tape.gradient(d_loss_to_minimize, discriminator_weights)
         self.generator_optimizer.apply_gradients(zip(generator_gradients, generator_weights))
         self.discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator_weights))
 
+        # The trackers get each replica's unscaled mean; fit() reports their mean over replicas.
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.real_score_tracker.update_state(tf.reduce_mean(self.to_probability(real_output)))

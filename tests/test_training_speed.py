@@ -1,0 +1,97 @@
+"""The fast loop (GAN.fit, compiled) against article 000's eager loop, and the device-dependent settings."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from benchmarks import article_loops
+from gan_utils import data, hardware, models, training
+
+BATCH = 16
+
+
+class FixedNoiseGAN(training.GAN):
+    """A GAN whose every step uses the same given noise, so that another loop can be given it too."""
+
+    def __init__(self, *args, noise, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fixed_noise = noise
+
+    def sample_noise(self, batch_size):
+        return self.fixed_noise
+
+
+def build_models(dropout=True):
+    keras.utils.set_random_seed(0)  # same weights and the same Dropout seeds on every call
+    generator, discriminator = models.build_dcgan_generator(), models.build_dcgan_discriminator()
+    if not dropout:
+        for layer in discriminator.layers:
+            if isinstance(layer, keras.layers.Dropout):
+                layer.rate = 0.0
+    return generator, discriminator
+
+
+@pytest.mark.parametrize("compile_options", [hardware.recommended_compile_options(has_gpu=False),
+                                             hardware.recommended_compile_options(has_gpu=True)],
+                         ids=["cpu-defaults", "gpu-defaults-xla"])
+def test_compiled_loop_gives_the_eager_loops_losses(compile_options):
+    # XLA draws other random numbers from the same seed (its own RNG algorithm), so Dropout masks
+    # would differ from the eager loop's: compare XLA with Dropout off on both sides.
+    dropout = not compile_options["jit_compile"]
+    images, _ = data.load_mnist_sample()
+    real_batch = tf.constant(images[:BATCH])
+    noise = tf.constant(np.random.default_rng(0).normal(size=(BATCH, 100)).astype("float32"))
+
+    generator, discriminator = build_models(dropout)
+    eager_step = article_loops.make_article_000_step(generator, discriminator, keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
+    eager_losses = [[float(loss) for loss in eager_step(real_batch, noise)] for _ in range(2)]  # [g_loss, d_loss] per step
+
+    gan = FixedNoiseGAN(*build_models(dropout), noise=noise, seed=0)
+    gan.compile(keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4), **compile_options)
+    one_batch = data.make_dataset(images[:BATCH], BATCH, shuffle=False)
+    # A finite dataset: with steps_per_execution=32, Keras runs its one batch and stops. (With
+    # .repeat() and steps_per_epoch=1 it would run 32 steps per epoch.)
+    history = gan.fit(one_batch, epochs=2, verbose=0).history  # one step per epoch
+
+    fast_losses = [[g, d] for g, d in zip(history["g_loss"], history["d_loss"])]
+    assert gan.generator_optimizer.iterations.numpy() == 2
+    np.testing.assert_allclose(fast_losses, eager_losses, rtol=1e-5, atol=1e-6)
+    assert eager_losses[0] != eager_losses[1]  # the second step saw the first step's updates
+
+
+def test_sample_noise_on_one_device_is_the_seeded_keras_stream():
+    gan = training.GAN(*build_models(), seed=7)
+    expected_stream = keras.random.SeedGenerator(7)
+    for _ in range(2):
+        np.testing.assert_array_equal(gan.sample_noise(4), keras.random.normal((4, 100), seed=expected_stream))
+
+
+def test_recommended_compile_options_follow_the_device():
+    on_cpu = hardware.recommended_compile_options(has_gpu=False)
+    on_gpu = hardware.recommended_compile_options(has_gpu=True)
+    assert on_cpu == {"jit_compile": False, "steps_per_execution": 1}
+    assert on_gpu["jit_compile"] is True and on_gpu["steps_per_execution"] > 1
+    assert hardware.recommended_compile_options(has_gpu=True, distributed=True) == on_cpu
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    assert hardware.recommended_compile_options() == (on_gpu if has_gpu else on_cpu)
+
+
+def test_mixed_float16_trains_with_float32_outputs_and_loss_scaling():
+    """The GPU's mixed precision path, run (slowly) on the CPU: float16 layers, float32 outputs and losses."""
+    try:
+        hardware.set_mixed_precision(True)
+        generator, discriminator = build_models()
+    finally:
+        hardware.set_mixed_precision(False)
+    gan = training.GAN(generator, discriminator, seed=0)
+    gan.compile(keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(1e-4)),
+                keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(1e-4)))
+    images, _ = data.load_mnist_sample()
+    assert generator.layers[1].compute_dtype == "float16"  # the first BatchNorm
+    assert generator(gan.sample_noise(2)).dtype == "float32" and discriminator(images[:2]).dtype == "float32"
+    before = [np.array(weight) for weight in generator.trainable_variables]
+    history = gan.fit(data.make_dataset(images[:8], 8, shuffle=False), epochs=1, verbose=0).history
+    assert all(np.isfinite(values[0]) for values in history.values())
+    assert generator.trainable_variables[0].dtype == "float32"  # the weights themselves stay float32
+    assert all(not np.array_equal(old, np.array(new)) for old, new in zip(before, generator.trainable_variables))

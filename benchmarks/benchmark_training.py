@@ -22,7 +22,6 @@ from datetime import datetime, timezone
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks import article_loops  # noqa: E402

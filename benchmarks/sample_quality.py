@@ -158,7 +158,6 @@ def main():
     print(json.dumps(baseline), flush=True)
     rows = [baseline]
     if args.mode == "evaluate":
-        import keras
 
         from gan_utils.metrics import evaluate_images, generate_images
 

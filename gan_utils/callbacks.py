@@ -48,6 +48,7 @@ class SampleGridCallback(keras.callbacks.Callback):
         self.output_dir = Path(output_dir)
         self.show = show
         self._display = None
+        self._first_epoch = True
 
     def frame_path(self, epoch_number):
         return self.output_dir / f"epoch_{epoch_number:04d}.png"
@@ -68,7 +69,7 @@ class SampleGridCallback(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         # Resuming after ``epoch`` completed epochs: their last frame may be missing if the run was
         # killed between the checkpoint and the frame. The restored weights draw it exactly.
-        if getattr(self, "_first_epoch", False) and epoch > 0 and not self.frame_path(epoch).exists():
+        if self._first_epoch and epoch > 0 and not self.frame_path(epoch).exists():
             self.save_frame(epoch)
         self._first_epoch = False
 
@@ -321,6 +322,8 @@ class DivergenceMonitor(keras.callbacks.Callback):
                 f"different noise vectors are nearly identical (diversity {diversity:.3f} < {self.diversity_floor}). "
                 "Training rarely recovers from this; restart from an earlier checkpoint with lower learning rates, "
                 "or a discriminator that trains less.", GANTrainingWarning, stacklevel=2)
+
+
 class SaveGeneratorCallback(keras.callbacks.Callback):
     """After every epoch, save the GAN's generator alone as a ``.keras`` file (notebook 05).
 
@@ -336,6 +339,8 @@ class SaveGeneratorCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         replace_atomically(self.path, self.model.generator.save)
+
+
 class GeneratorEMA(keras.callbacks.Callback):
     """Keep an exponential moving average (EMA) of the generator's weights, for sampling.
 

@@ -291,6 +291,8 @@ def check_training_data(images_or_dataset, image_shape=None):
                 f"from {low} to {high}. Scale [0, 255] pixels with (images - 127.5) / 127.5, "
                 "e.g. gan_utils.data.to_unit_range, or build the dataset with gan_utils.data.make_dataset."
             )
+
+
 # --- Image folders (notebook 05: CelebA) -------------------------------------------------------------
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")

@@ -105,6 +105,8 @@ def combine_images(generated_images):
     count = len(generated_images)
     grid = image_grid(generated_images, n_cols=max(1, int(math.sqrt(count))))
     return grid[..., 0] if grid.shape[-1] == 1 else grid
+
+
 def plot_labelled_images(images, titles, n_cols=5, size=1.6):
     """Show images (N, H, W, C) in [-1, 1] in a grid with one title each (e.g. class names); returns the Figure.
 

@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 from gan_utils import reproducibility

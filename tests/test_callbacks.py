@@ -71,3 +71,67 @@ def test_training_resumes_from_the_latest_checkpoint(tmp_path):
 def test_checkpoint_callback_rejects_a_bad_interval(tmp_path):
     with pytest.raises(ValueError, match="every_n_epochs"):
         callbacks.CheckpointCallback(callbacks.GANCheckpoint(compiled_gan(), tmp_path), every_n_epochs=0)
+
+
+class GeneratorWeightsRecorder(keras.callbacks.Callback):
+    """Keeps the generator's weights after each callback (each step, or each steps_per_execution steps)."""
+
+    def __init__(self):
+        super().__init__()
+        self.snapshots = []
+
+    def on_train_begin(self, logs=None):
+        self.snapshots.append(training.snapshot_weights(self.model.generator))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.snapshots.append(training.snapshot_weights(self.model.generator))
+
+
+def mlp_gan(steps_per_execution=1):
+    keras.utils.set_random_seed(3)
+    gan = training.GAN(models.build_mlp_generator(), models.build_mlp_discriminator(), from_logits=False, seed=0)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), steps_per_execution=steps_per_execution)
+    return gan
+
+
+def expected_average(snapshots, steps_per_callback, decay):
+    """The EMA as documented: warmed-up decay per step, applied to the weights seen at each callback."""
+    average = snapshots[0]
+    for index, weights in enumerate(snapshots[1:]):
+        keep = np.prod([min(decay, (1 + step) / (10 + step))
+                        for step in range(index * steps_per_callback, (index + 1) * steps_per_callback)])
+        average = [keep * old + (1 - keep) * new for old, new in zip(average, weights)]
+    return average
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, 3])
+def test_generator_ema_averages_every_step_also_with_steps_per_execution(steps_per_execution):
+    gan = mlp_gan(steps_per_execution)
+    recorder, ema = GeneratorWeightsRecorder(), callbacks.GeneratorEMA(decay=0.9)
+    gan.fit(tiny_dataset(batches=6), epochs=1, verbose=0, callbacks=[recorder, ema])
+
+    assert int(ema.step.numpy()) == 6 == int(gan.generator_optimizer.iterations.numpy())
+    assert len(recorder.snapshots) == 1 + 6 // steps_per_execution
+    expected = expected_average(recorder.snapshots, steps_per_execution, decay=0.9)
+    for average, want in zip(ema.ema_generator.weights, expected):
+        np.testing.assert_allclose(np.array(average), want, rtol=1e-5, atol=1e-6)
+
+
+def test_checkpoint_saves_and_restores_the_generator_average(tmp_path):
+    gan, ema = mlp_gan(), callbacks.GeneratorEMA(decay=0.9)
+    checkpoint = callbacks.GANCheckpoint(gan, tmp_path, ema=ema)
+    gan.fit(tiny_dataset(batches=3), epochs=1, verbose=0, callbacks=[ema])
+    checkpoint.save(1)
+    saved_average = training.snapshot_weights(ema.ema_generator)
+    assert training.count_changed_weights(gan.generator, saved_average) > 0  # the average is not the generator
+
+    resumed, resumed_ema = mlp_gan(), callbacks.GeneratorEMA(decay=0.9)
+    assert callbacks.GANCheckpoint(resumed, tmp_path, ema=resumed_ema).restore_latest() == 1
+    assert int(resumed_ema.step.numpy()) == 3
+    assert training.count_changed_weights(resumed_ema.ema_generator, saved_average) == 0
+    # Training on continues the average (step 4's decay) instead of restarting it from the generator.
+    recorder = GeneratorWeightsRecorder()
+    resumed.fit(tiny_dataset(batches=1), epochs=1, verbose=0, callbacks=[recorder, resumed_ema])
+    keep = min(0.9, (1 + 3) / (10 + 3))
+    for average, old, new in zip(resumed_ema.ema_generator.weights, saved_average, recorder.snapshots[-1]):
+        np.testing.assert_allclose(np.array(average), keep * old + (1 - keep) * new, rtol=1e-5, atol=1e-6)

@@ -162,3 +162,20 @@ def test_fashion_mnist_gets_its_own_cached_classifier(monkeypatch, tmp_path, dig
     assert (tmp_path / "fashion_mnist_classifier.keras").exists()
     with pytest.raises(ValueError, match="'mnist' or 'fashion_mnist'"):
         metrics.load_domain_classifier("cifar10")
+
+
+def test_generate_images_draws_the_noise_the_generator_was_trained_on():
+    # A "generator" that shows its noise: the first 4 noise values become the 2x2 image's pixels.
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(4,))
+    identity = keras.Model(inputs, keras.layers.Reshape((2, 2, 1))(inputs))
+    normal = metrics.generate_images(identity, 3000, seed=1, batch_size=700)
+    uniform = metrics.generate_images(identity, 3000, seed=1, noise="uniform")
+    assert normal.shape == uniform.shape == (3000, 2, 2, 1)
+    # Normal noise clipped to [-1, 1]: about 32% of the values sit on the clip; uniform noise never does.
+    assert 0.28 < np.mean(np.abs(normal) == 1.0) < 0.36
+    assert np.mean(np.abs(uniform) == 1.0) == 0.0 and uniform.min() >= -1.0 and uniform.max() < 1.0
+    assert abs(uniform.std() - 1 / np.sqrt(3)) < 0.02  # the standard deviation of U(-1, 1)
+    np.testing.assert_array_equal(normal, metrics.generate_images(identity, 3000, seed=1))  # seeded
+    with pytest.raises(ValueError, match="normal.*uniform"):
+        metrics.generate_images(identity, 10, noise="gaussian")

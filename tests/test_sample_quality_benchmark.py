@@ -1,0 +1,29 @@
+"""benchmarks/sample_quality.py's notebook mode: each notebook's networks train with that notebook's loop."""
+
+import keras
+import numpy as np
+import pytest
+
+from benchmarks import sample_quality
+from gan_utils import data, metrics, training
+
+
+@pytest.mark.parametrize("notebook", ["01", "03", "04"])
+def test_notebook_networks_train_with_their_own_loop(notebook):
+    images, _ = data.load_mnist_sample()
+    batch_size = sample_quality.NOTEBOOK_SETUPS[notebook]["batch_size"]
+    images = images[: 2 * batch_size + 5]  # two batches per epoch (the 5 left over are dropped): 3 steps cross an epoch
+    initial_weights = []
+    for _ in range(2):  # the seed fixes the initial weights, so train_notebook_networks(seed=0) starts from these
+        keras.utils.set_random_seed(0)
+        generator = sample_quality.build_notebook_networks(notebook)[0]
+        assert not initial_weights or training.count_changed_weights(generator, initial_weights) == 0
+        initial_weights = training.snapshot_weights(generator)
+
+    generator = sample_quality.train_notebook_networks(notebook, images, steps=3, seed=0)
+
+    assert training.count_changed_weights(generator, initial_weights) > 0
+    fakes = metrics.generate_images(generator, 8, noise=sample_quality.NOTEBOOK_SETUPS[notebook]["noise"])
+    assert fakes.shape == (8, 28, 28, 1) and np.isfinite(fakes).all()
+    with pytest.raises(ValueError, match="steps >= 1"):
+        sample_quality.train_notebook_networks(notebook, images, steps=0, seed=0)

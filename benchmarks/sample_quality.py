@@ -1,21 +1,22 @@
 """Measure sample quality (FID / KID / score with the MNIST domain classifier) of GAN training settings.
 
-Two modes, both offline once the data is on disk:
+Three modes, all offline once the data is on disk:
 
 * compare training settings for notebook 02's DCGAN (article 000's architecture), several seeds each,
-  evaluating the raw generator and its EMA copy every ``--eval-every`` steps::
+  evaluating the raw generator and its EMA copy every ``--eval-every`` steps. The measurement in the README
+  and notebook 06 (about 2 hours on a 2-core CPU)::
 
-      python benchmarks/sample_quality.py compare --data mnist5k --steps 3000 --batch-size 256 --seeds 0 1
+      python benchmarks/sample_quality.py compare --data mnist5k --configs article dcgan_adam_smooth --steps 2000 --batch-size 256 --seeds 0 1
 
-  The full-size check of issue 6 (a few thousand steps at batch 256 on the 60,000 MNIST digits) is
-  ``--data keras --steps 3000 --batch-size 256 --seeds 0 1``.
+  ``--data keras`` runs it on the 60,000 MNIST digits where they can be downloaded.
 
 * evaluate any saved generator (a ``.keras`` file mapping noise to 28x28x1 images in [-1, 1]), e.g. the
   ones notebooks 01-04 save, and write its sample grid::
 
       python benchmarks/sample_quality.py evaluate path/to/generator.keras --data mnist5k --grid docs/x.png
 
-  or a checkpoint folder written by ``gan_utils.callbacks.GANCheckpoint`` for notebook 02's DCGAN::
+  or a checkpoint folder written by ``gan_utils.callbacks.GANCheckpoint`` for notebook 02's DCGAN (this
+  measures the raw generator; notebook 02's ``generator.keras`` is its EMA)::
 
       python benchmarks/sample_quality.py evaluate outputs/02_dcgan_mnist/checkpoints --grid docs/02_dcgan.png
 

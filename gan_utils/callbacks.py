@@ -118,6 +118,9 @@ class GANCheckpoint:
         saved = dict(generator=gan.generator, discriminator=gan.discriminator,
                      generator_optimizer=gan.generator_optimizer, discriminator_optimizer=gan.discriminator_optimizer,
                      epoch=self.epoch)
+        # A checkpoint saved without the average (before GeneratorEMA was added) restores through this one.
+        self.checkpoint_without_ema = tf.train.Checkpoint(**saved)
+        self.ema = ema
         if ema is not None:  # a GeneratorEMA callback: its average and step count are saved too
             saved.update(ema_generator=ema.build(gan.generator), ema_step=ema.step)
         self.checkpoint = tf.train.Checkpoint(**saved)
@@ -165,7 +168,8 @@ class GANCheckpoint:
         paths = list(reversed(self.manager.checkpoints))  # newest first
         for path in paths:
             try:
-                status = self.checkpoint.restore(path)
+                has_ema = any(name.startswith("ema_step") for name, _ in tf.train.list_variables(path))
+                status = (self.checkpoint if has_ema or self.ema is None else self.checkpoint_without_ema).restore(path)
                 status.expect_partial()  # no log lines about unmatched values if the check below refuses it
                 status.assert_existing_objects_matched()
             except (ValueError, AssertionError) as error:
@@ -180,6 +184,9 @@ class GANCheckpoint:
                 continue
             for optimizer, learning_rate in learning_rates:
                 optimizer.learning_rate = learning_rate
+            if self.ema is not None and not has_ema:  # no average saved: start one from the restored generator
+                self.ema.ema_generator.set_weights(self.gan.generator.get_weights())
+                self.ema.step.assign(0)
             epoch = int(self.epoch.numpy())
             if self.history_path.exists():
                 saved = json.loads(self.history_path.read_text())

@@ -135,3 +135,16 @@ def test_checkpoint_saves_and_restores_the_generator_average(tmp_path):
     keep = min(0.9, (1 + 3) / (10 + 3))
     for average, old, new in zip(resumed_ema.ema_generator.weights, saved_average, recorder.snapshots[-1]):
         np.testing.assert_allclose(np.array(average), keep * old + (1 - keep) * new, rtol=1e-5, atol=1e-6)
+
+
+def test_checkpoint_saved_without_an_average_resumes_with_one(tmp_path):
+    gan = mlp_gan()
+    gan.fit(tiny_dataset(batches=2), epochs=1, verbose=0)
+    callbacks.GANCheckpoint(gan, tmp_path).save(1)  # no ema=: as before GeneratorEMA was checkpointed
+
+    resumed, ema = mlp_gan(), callbacks.GeneratorEMA(decay=0.9)
+    assert callbacks.GANCheckpoint(resumed, tmp_path, ema=ema).restore_latest() == 1
+    assert training.count_changed_weights(resumed.generator, training.snapshot_weights(gan.generator)) == 0
+    # The average starts from the restored generator, not from the untrained copy it was built from.
+    assert training.count_changed_weights(ema.ema_generator, training.snapshot_weights(gan.generator)) == 0
+    assert int(ema.step.numpy()) == 0

@@ -3,10 +3,12 @@
 Run from the repository root (not part of the test suite):
 
     python -m benchmarks.benchmark_training                 # batch 256: the four loops
-    python -m benchmarks.benchmark_training --settings      # GAN.fit's defaults against XLA, steps_per_execution, bfloat16
+    python -m benchmarks.benchmark_training --settings      # GAN.fit's defaults against XLA, steps_per_execution, precision
 
 Every loop trains the seed-000 DCGAN (gan_utils.models, same initial weights) on the same images
-at the same batch size. Each loop first runs ``--warmup`` steps (tracing, XLA compilation), then
+at the same batch size. The article loops compute in float32, as the articles did; gan_utils' defaults
+are ``hardware.recommended_compile_options()`` and ``hardware.recommended_precision()`` (mixed_bfloat16
+on a CPU with bfloat16 instructions), and where that is not float32 gan_utils in float32 is timed too. Each loop first runs ``--warmup`` steps (tracing, XLA compilation), then
 ``--repeats`` timed runs of ``--steps`` steps; the loops take turns within each repeat so that a
 busy machine slows them all alike. Reported: the median over repeats of ms per step and images per
 second (real images consumed), and how many times faster the gan_utils loop is than each article loop.
@@ -28,6 +30,12 @@ from benchmarks import article_loops  # noqa: E402
 from gan_utils import data, hardware, models, training  # noqa: E402
 
 GAN_UTILS = "gan_utils GAN.fit (defaults)"
+GAN_UTILS_FLOAT32 = "gan_utils GAN.fit (defaults, but float32)"
+
+
+def default_settings():
+    """gan_utils' settings for this machine: (compile options, Keras dtype policy)."""
+    return hardware.recommended_compile_options(), hardware.recommended_precision()
 
 
 def build_models(seed=0):
@@ -41,16 +49,16 @@ class FitLoop:
 
     ``fit()`` does the same per step (with ``verbose=0`` and no batch callbacks nothing else runs), but each
     new ``fit()`` call re-traces the function for its new iterator (about 1 s here), which would be
-    counted in every timed repeat; a notebook pays it once. ``compile_options`` go to ``compile()``.
+    counted in every timed repeat; a notebook pays it once. ``compile_options`` go to ``compile()``;
+    ``precision`` is the Keras dtype policy the models are built with (bfloat16 needs no loss scaling).
     """
 
-    def __init__(self, images, batch_size, compile_options, mixed_precision=False):
-        if mixed_precision:
-            keras.mixed_precision.set_global_policy("mixed_bfloat16")  # bfloat16 needs no loss scaling
+    def __init__(self, images, batch_size, compile_options, precision="float32"):
+        keras.mixed_precision.set_global_policy(precision)
         try:
             generator, discriminator = build_models()
         finally:
-            hardware.set_mixed_precision(False)
+            keras.mixed_precision.set_global_policy("float32")
         self.gan = training.GAN(generator, discriminator, seed=0)
         self.gan.compile(keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4), **compile_options)
         self.steps_per_execution = compile_options.get("steps_per_execution", 1)
@@ -85,18 +93,20 @@ def numpy_batches(images, batch_size):
 
 
 def make_loops(images, batch_size, settings):
-    """The article loops and gan_utils' defaults; with ``settings``, gan_utils' defaults and each compile setting."""
+    """The article loops and gan_utils' defaults; with ``settings``, gan_utils' defaults and each other setting."""
+    default_options, default_precision = default_settings()
     if settings:
-        loops = {GAN_UTILS: FitLoop(images, batch_size, hardware.recommended_compile_options())}
-        for name, options, mixed in [
-            ("GAN.fit jit_compile=False, steps_per_execution=1", {"jit_compile": False, "steps_per_execution": 1}, False),
-            ("GAN.fit jit_compile=True (XLA)", {"jit_compile": True, "steps_per_execution": 1}, False),
-            ("GAN.fit steps_per_execution=4", {"jit_compile": False, "steps_per_execution": 4}, False),
-            ("GAN.fit XLA + steps_per_execution=4", {"jit_compile": True, "steps_per_execution": 4}, False),
-            ("GAN.fit mixed_bfloat16", {"jit_compile": False, "steps_per_execution": 1}, True),
+        plain = {"jit_compile": False, "steps_per_execution": 1}
+        loops = {GAN_UTILS: FitLoop(images, batch_size, default_options, default_precision)}
+        for name, options, precision in [
+            ("GAN.fit plain tf.function, float32", plain, "float32"),
+            ("GAN.fit plain tf.function, mixed_bfloat16", plain, "mixed_bfloat16"),
+            ("GAN.fit jit_compile=True (XLA)", {"jit_compile": True, "steps_per_execution": 1}, default_precision),
+            ("GAN.fit steps_per_execution=4", {"jit_compile": False, "steps_per_execution": 4}, default_precision),
+            ("GAN.fit XLA + steps_per_execution=4", {"jit_compile": True, "steps_per_execution": 4}, default_precision),
         ]:
-            if options != hardware.recommended_compile_options() or mixed:
-                loops[name] = FitLoop(images, batch_size, options, mixed_precision=mixed)
+            if (options, precision) != (default_options, default_precision):
+                loops[f"{name} ({precision})" if precision not in name else name] = FitLoop(images, batch_size, options, precision)
         return loops
 
     dataset = data.make_dataset(images, batch_size, shuffle=False).repeat()
@@ -114,7 +124,9 @@ def make_loops(images, batch_size, settings):
     step = article_loops.make_article_004_step(generator, discriminator, batch_size)
     loops["article 004: predict + concatenate + train_on_batch"] = StepLoop(step, numpy_batches(images, batch_size))
 
-    loops[GAN_UTILS] = FitLoop(images, batch_size, hardware.recommended_compile_options())
+    if default_precision != "float32":
+        loops[GAN_UTILS_FLOAT32] = FitLoop(images, batch_size, default_options, "float32")
+    loops[GAN_UTILS] = FitLoop(images, batch_size, default_options, default_precision)
     return loops
 
 
@@ -151,7 +163,8 @@ def main():
     print(f"device: {device_name()}")
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, batch size {args.batch_size}, "
           f"{args.repeats} repeats x {args.steps} steps after {args.warmup} warm-up steps, data: {args.data}")
-    print(f"gan_utils defaults here: {hardware.recommended_compile_options()}")
+    default_options, default_precision = default_settings()
+    print(f"gan_utils defaults here: {default_options}, precision {default_precision}")
 
     loops = make_loops(images, args.batch_size, args.settings)
     for loop in loops.values():
@@ -174,7 +187,7 @@ def main():
     print("median of per-repeat ratios: " + ", ".join(f"{name.split(':')[0]} {ratio:.2f}x" for name, ratio in paired.items() if name != GAN_UTILS))
 
     # Cross-check: the same defaults through one plain fit() call, start-up (tracing) included.
-    gan = FitLoop(images, args.batch_size, hardware.recommended_compile_options()).gan
+    gan = FitLoop(images, args.batch_size, default_options, default_precision).gan
     dataset = data.make_dataset(images, args.batch_size, shuffle=False).repeat()
     start = time.perf_counter()
     gan.fit(dataset, epochs=1, steps_per_epoch=args.steps * 2, verbose=0)

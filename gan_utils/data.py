@@ -12,7 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 SAMPLE_PATH = Path(__file__).parent / "data" / "mnist_sample.npz"
-DATA_SOURCE_ENV = "GAN_DATA"  # "sample" = use the shipped digits; unset or "keras" = full dataset
+FASHION_SAMPLE_PATH = Path(__file__).parent / "data" / "fashion_mnist_sample.npz"
+DATA_SOURCE_ENV = "GAN_DATA"  # "sample" = use the shipped images; unset or "keras" = full dataset
 KERAS_DATASETS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 
@@ -57,14 +58,27 @@ def check_images(images, image_shape=None) -> np.ndarray:
     return images.astype(np.float32, copy=False)
 
 
+def _load_shipped(path):
+    with np.load(path, allow_pickle=False) as sample:
+        return to_unit_range(sample["images"]), sample["labels"]
+
+
 def load_mnist_sample():
     """The 1,000 real MNIST training digits (100 per class) that ship inside gan_utils.
 
     Returns ``(images, labels)``: float32 (1000, 28, 28, 1) in [-1, 1] and uint8 (1000,).
     Source and licence: ``gan_utils/data/README.md``.
     """
-    with np.load(SAMPLE_PATH, allow_pickle=False) as sample:
-        return to_unit_range(sample["images"]), sample["labels"]
+    return _load_shipped(SAMPLE_PATH)
+
+
+def load_fashion_mnist_sample():
+    """The 1,000 real Fashion-MNIST images (100 per class) that ship inside gan_utils (notebook 03 offline).
+
+    Returns ``(images, labels)``: float32 (1000, 28, 28, 1) in [-1, 1] and uint8 (1000,); label ``i`` is
+    ``FASHION_MNIST_CLASS_NAMES[i]``. Source and licence: ``gan_utils/data/README.md``.
+    """
+    return _load_shipped(FASHION_SAMPLE_PATH)
 
 
 def _resolve_source(source):
@@ -118,12 +132,11 @@ def load_fashion_mnist(source="keras"):
 
     ``source="keras"`` (the default): the 60,000 real training images via ``keras.datasets``; a failed
     download raises :class:`DatasetUnavailableError` saying where to put the four files.
-    ``source="sample"``: 1,000 clothing silhouettes drawn by :func:`make_clothing_sample` (NOT real
-    Fashion-MNIST, which cannot be shipped or downloaded offline). ``None`` reads ``GAN_DATA``.
-    Notebook 03 passes the ``GAN_DATA`` switch and says which one it trains on.
+    ``source="sample"``: the 1,000 real images shipped with gan_utils (:func:`load_fashion_mnist_sample`).
+    ``None`` reads ``GAN_DATA``. Notebook 03 passes the ``GAN_DATA`` switch and says which one it trains on.
     """
     if _resolve_source(source) == "sample":
-        return make_clothing_sample()
+        return load_fashion_mnist_sample()
     import keras
 
     try:
@@ -131,94 +144,8 @@ def load_fashion_mnist(source="keras"):
     except Exception as error:
         files = ["train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
                  "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"]
-        hint = f" Or set {DATA_SOURCE_ENV}=sample to train on drawn clothing silhouettes (not the real dataset)."
+        hint = f" Or set {DATA_SOURCE_ENV}=sample (or pass source='sample') to use the 1,000 images shipped with gan_utils."
         raise _download_error("Fashion-MNIST", "fashion-mnist/", files, error, hint) from None
-    return to_unit_range(images), labels
-
-
-def _clothing_polygons(label, rng):
-    """Outline(s) of one item of class ``label`` on a 28x28 canvas, as lists of (x, y) points."""
-    j = lambda scale=1.0: float(rng.uniform(-scale, scale))  # noqa: E731 - a small random jitter
-    cx = 14 + j(0.8)
-    if label in (0, 2, 4, 6):  # T-shirt/top, Pullover, Coat, Shirt: body plus sleeves
-        half = 6.5 + j(1.0)
-        top, bottom = 4 + j(0.7), (26 if label == 4 else 24) + j(0.8)
-        sleeve_end = 12 + j(1) if label == 0 else bottom - 2 + j(1)  # short or long sleeves
-        sleeve_out = half + (4.5 if label == 0 else 3.5) + j(0.6)
-        body = [(cx - half, top), (cx - 2.5, top), (cx, top + 2.5 + j(0.5)), (cx + 2.5, top),
-                (cx + half, top), (cx + half, bottom), (cx - half, bottom)]
-        left = [(cx - half, top), (cx - sleeve_out, sleeve_end), (cx - sleeve_out + 3, sleeve_end + 0.5), (cx - half, top + 6)]
-        right = [(cx + half, top)] + [(2 * cx - x, y) for x, y in left[1:]]
-        return [body, left, right]
-    if label == 1:  # Trouser: waistband and two legs
-        half, top, bottom, gap = 5 + j(0.8), 2 + j(0.6), 26 + j(0.8), 0.8 + j(0.4)
-        return [[(cx - half, top), (cx + half, top), (cx + half + 1, bottom), (cx + gap + 0.5, bottom),
-                 (cx, top + 7), (cx - gap - 0.5, bottom), (cx - half - 1, bottom)]]
-    if label == 3:  # Dress: narrow top, flared skirt
-        top, waist, bottom = 3 + j(0.6), 11 + j(1), 26 + j(0.6)
-        shoulder, hem = 3.5 + j(0.6), 8 + j(1.2)
-        return [[(cx - shoulder, top), (cx + shoulder, top), (cx + shoulder - 0.5, waist),
-                 (cx + hem, bottom), (cx - hem, bottom), (cx - shoulder + 0.5, waist)]]
-    if label in (5, 7, 9):  # Sandal, Sneaker, Ankle boot: side view, toe to the right
-        sole = 20 + j(0.8)
-        heel, toe = 3 + j(0.8), 25 + j(0.8)
-        if label == 9:
-            shaft_top = 5 + j(1)
-            return [[(heel, sole), (heel, shaft_top), (heel + 8, shaft_top), (heel + 9, sole - 7),
-                     (toe - 2, sole - 4), (toe, sole - 1), (toe, sole + 2), (heel, sole + 2)]]
-        if label == 7:
-            return [[(heel, sole + 2), (heel, sole - 6), (heel + 6, sole - 8 + j(0.5)), (heel + 12, sole - 5),
-                     (toe - 1, sole - 3), (toe, sole), (toe, sole + 2)]]
-        straps = [[(heel + k * 5, sole - 1), (heel + k * 5 + 3, sole - 7 + j(0.8)), (heel + k * 5 + 4.5, sole - 7), (heel + k * 5 + 2, sole - 1)]
-                  for k in range(4)]
-        return [[(heel, sole - 1), (toe, sole - 1), (toe, sole + 1.5), (heel, sole + 1.5)]] + straps
-    # 8, Bag: a box with a handle
-    half, top, bottom = 9 + j(1.2), 11 + j(1), 24 + j(0.8)
-    return [[(cx - half, top), (cx + half, top), (cx + half + 0.5, bottom), (cx - half - 0.5, bottom)]]
-
-
-def make_clothing_sample(count=1000, seed=0):
-    """Drawn clothing silhouettes in Fashion-MNIST's format: ``(images, labels)``, float32 (count, 28, 28, 1) in [-1, 1], uint8.
-
-    NOT real Fashion-MNIST: simple shapes of its ten classes (see ``FASHION_MNIST_CLASS_NAMES``), bright on
-    black, each with random size, position, brightness and fabric texture, drawn at 4x size and shrunk
-    (smooth edges). ``count // 10`` images per class, then shuffled with ``seed``; the same seed draws the
-    same set. Used offline and in the tests through ``load_fashion_mnist(source="sample")`` (notebook 03).
-    """
-    from PIL import Image, ImageDraw
-
-    if int(count) < 10:
-        raise ValueError(f"count must be at least 10 (one image per class), got {count}.")
-    rng = np.random.default_rng(seed)
-    scale = 4
-    labels = np.repeat(np.arange(10, dtype=np.uint8), int(count) // 10)
-    rng.shuffle(labels)
-    yy, xx = np.mgrid[0:28 * scale, 0:28 * scale] / (28 * scale)
-    images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
-    for index, label in enumerate(labels):
-        canvas = Image.new("L", (28 * scale, 28 * scale), 0)
-        draw = ImageDraw.Draw(canvas)
-        for polygon in _clothing_polygons(int(label), rng):
-            draw.polygon([(x * scale, y * scale) for x, y in polygon], fill=255)
-        if label == 8:  # the bag's handle
-            top = 11 * scale
-            draw.arc([9 * scale, top - 7 * scale, 19 * scale, top + 3 * scale], 180, 360, fill=255, width=scale)
-        if label in (4, 6):  # a coat's opening, a shirt's button placket, both down the middle
-            left, top, right, bottom = canvas.getbbox()
-            middle = (left + right) // 2
-            draw.line([middle, top + 3 * scale, middle, bottom], fill=0, width=scale if label == 4 else scale // 2)
-            if label == 6:
-                for y in range(top + 5 * scale, bottom - 2 * scale, 4 * scale):
-                    draw.ellipse([middle - scale, y - scale, middle + scale, y + scale], fill=90)
-        mask = np.asarray(canvas, dtype=np.float32) / 255.0
-        # Fabric: a base brightness, a light-to-dark gradient and fine stripes or grain.
-        brightness = rng.uniform(0.45, 1.0)
-        gradient = 1.0 - rng.uniform(0.0, 0.35) * (yy if rng.random() < 0.5 else xx)
-        stripes = 1.0 - rng.uniform(0.0, 0.25) * (np.sin(2 * np.pi * yy * rng.integers(4, 12)) > 0.6)
-        grain = rng.uniform(0.85, 1.0, size=mask.shape)
-        pixels = 255.0 * mask * brightness * gradient * stripes * grain
-        small = Image.fromarray(pixels.astype(np.uint8)).resize((28, 28), Image.Resampling.BOX)
-        images[index] = np.asarray(small)
     return to_unit_range(images), labels
 
 

@@ -27,3 +27,21 @@ def test_notebook_networks_train_with_their_own_loop(notebook):
     assert fakes.shape == (8, 28, 28, 1) and np.isfinite(fakes).all()
     with pytest.raises(ValueError, match="steps >= 1"):
         sample_quality.train_notebook_networks(notebook, images, steps=0, seed=0)
+
+
+def test_fashion_json_loader_reads_each_class_in_label_order(tmp_path):
+    import json
+
+    for label in range(10):  # the npm package's layout: src/clothes/<label>.json, {"data": [[784 pixels], ...]}
+        rows = [[label * 10 + index] * 784 for index in range(3)] + [[]]  # its 0.json ends in empty rows
+        (tmp_path / f"{label}.json").write_text(json.dumps({"data": rows}))
+    images, labels = sample_quality.load_fashion_json(tmp_path, per_class=2)
+    assert images.shape == (20, 28, 28) and images.dtype == np.uint8
+    assert labels.tolist() == [label for label in range(10) for _ in range(2)]
+    assert images[:, 0, 0].tolist() == [label * 10 + index for label in range(10) for index in range(2)]
+
+    with pytest.raises(SystemExit, match="3 images"):
+        sample_quality.load_fashion_json(tmp_path, per_class=4)
+    (tmp_path / "9.json").unlink()
+    with pytest.raises(SystemExit, match="9.json is missing"):
+        sample_quality.load_fashion_json(tmp_path, per_class=2)

@@ -60,6 +60,39 @@ def test_compiled_loop_gives_the_eager_loops_losses(compile_options):
     assert eager_losses[0] != eager_losses[1]  # the second step saw the first step's updates
 
 
+def test_bfloat16_loop_gives_the_eager_loops_losses_at_bfloat16_precision():
+    """On a CPU with bfloat16 instructions, GAN.fit's defaults include mixed_bfloat16 (hardware.recommended_precision).
+
+    Same weights, noise and batch: the compiled loop gives the eager loop's losses when both compute in bfloat16
+    (to 1e-3: the two graphs round in different places), and stays within bfloat16's precision of float32's.
+    """
+    images, _ = data.load_mnist_sample()
+    real_batch = tf.constant(images[:BATCH])
+    noise = tf.constant(np.random.default_rng(0).normal(size=(BATCH, 100)).astype("float32"))
+
+    def losses_of(loop, policy):
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            generator, discriminator = build_models()
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        if loop == "eager":
+            step = article_loops.make_article_000_step(generator, discriminator, keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
+            return [[float(loss) for loss in step(real_batch, noise)] for _ in range(2)]  # [g_loss, d_loss] per step
+        assert generator.layers[0].compute_dtype == "bfloat16"  # the Dense layer
+        gan = FixedNoiseGAN(generator, discriminator, noise=noise, seed=0)
+        gan.compile(keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4), **hardware.recommended_compile_options(has_gpu=False))
+        history = gan.fit(data.make_dataset(images[:BATCH], BATCH, shuffle=False), epochs=2, verbose=0).history
+        return [[g, d] for g, d in zip(history["g_loss"], history["d_loss"])]
+
+    fast_bfloat16 = losses_of("fit", "mixed_bfloat16")
+    eager_bfloat16 = losses_of("eager", "mixed_bfloat16")
+    eager_float32 = losses_of("eager", "float32")
+    np.testing.assert_allclose(fast_bfloat16, eager_bfloat16, rtol=1e-3)
+    np.testing.assert_allclose(fast_bfloat16, eager_float32, rtol=3e-2)  # bfloat16 keeps 8 bits of mantissa
+    assert not np.allclose(fast_bfloat16, eager_float32, rtol=1e-5)  # it really computed in bfloat16
+
+
 def test_sample_noise_on_one_device_is_the_seeded_keras_stream():
     gan = training.GAN(*build_models(), seed=7)
     expected_stream = keras.random.SeedGenerator(7)

@@ -2,16 +2,17 @@
 
 Run from the repository root (not part of the test suite):
 
-    python -m benchmarks.benchmark_training                 # batch 256: the four loops
+    python -m benchmarks.benchmark_training                 # batch 256: the article loops against gan_utils
     python -m benchmarks.benchmark_training --settings      # GAN.fit's defaults against XLA, steps_per_execution, precision
 
 Every loop trains the seed-000 DCGAN (gan_utils.models, same initial weights) on the same images
 at the same batch size. The article loops compute in float32, as the articles did; gan_utils' defaults
 are ``hardware.recommended_compile_options()`` and ``hardware.recommended_precision()`` (mixed_bfloat16
-on a CPU with bfloat16 instructions), and where that is not float32 gan_utils in float32 is timed too. Each loop first runs ``--warmup`` steps (tracing, XLA compilation), then
-``--repeats`` timed runs of ``--steps`` steps; the loops take turns within each repeat so that a
-busy machine slows them all alike. Reported: the median over repeats of ms per step and images per
-second (real images consumed), and how many times faster the gan_utils loop is than each article loop.
+on a CPU with bfloat16 instructions), and where that is not float32 gan_utils in float32 is timed too.
+Each loop first runs ``--warmup`` steps (tracing, XLA compilation), then ``--repeats`` timed runs of
+``--steps`` steps; the loops take turns within each repeat so that a busy machine slows them all alike.
+Reported: the median over repeats of ms per step and images per second (real images consumed), and how
+many times faster the gan_utils loop is than each other loop.
 """
 
 import argparse

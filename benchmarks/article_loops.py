@@ -49,19 +49,21 @@ def make_article_000_step(generator, discriminator, generator_optimizer, discrim
     return train_step
 
 
-def make_article_003_step(generator, discriminator, batch_size, num_features=100, from_logits=True):
+def make_article_003_step(generator, discriminator, batch_size, num_features=100, from_logits=True, make_optimizer=None):
     """Article 003: ``train_on_batch`` on the discriminator, then on ``Sequential([generator, discriminator])``
     with the discriminator frozen (``trainable`` toggled every step).
 
     Keras 3 changes: ``from_logits=True`` because the seed-000 discriminator outputs logits (the article's
     ended in a sigmoid: pass ``from_logits=False`` with notebook 03's own discriminator). Keras 3 reads ``trainable`` when each ``train_on_batch`` function is first traced,
     so the toggling inside the loop only matters on the first step, as in the article's Keras 2.
-    Optimizers: the article's ``"adam"`` (Adam, learning rate 1e-3).
+    Optimizers: the article's ``"adam"`` (Adam, learning rate 1e-3), or one new optimizer per network from
+    ``make_optimizer()`` (a function of no arguments) to measure other settings on the same loop.
     """
-    discriminator.compile(loss=keras.losses.BinaryCrossentropy(from_logits=from_logits), optimizer="adam")
+    make_optimizer = make_optimizer or (lambda: "adam")
+    discriminator.compile(loss=keras.losses.BinaryCrossentropy(from_logits=from_logits), optimizer=make_optimizer())
     discriminator.trainable = False
     gan = keras.models.Sequential([generator, discriminator])
-    gan.compile(loss=keras.losses.BinaryCrossentropy(from_logits=from_logits), optimizer="adam")
+    gan.compile(loss=keras.losses.BinaryCrossentropy(from_logits=from_logits), optimizer=make_optimizer())
     y1 = tf.constant([[0.0]] * batch_size + [[1.0]] * batch_size)
     y2 = tf.constant([[1.0]] * batch_size)
 
@@ -78,19 +80,21 @@ def make_article_003_step(generator, discriminator, batch_size, num_features=100
     return train_step
 
 
-def make_article_004_step(g, d, batch_size, from_logits=True):
+def make_article_004_step(g, d, batch_size, from_logits=True, make_optimizer=None):
     """Article 004: ``g.predict`` on numpy noise, ``np.concatenate`` with the real batch, ``d.train_on_batch``,
     then ``d_on_g.train_on_batch`` with ``d.trainable`` toggled off and on again.
 
     Keras 3 changes: ``from_logits=True`` (logit output; ``False`` with notebook 04's sigmoid discriminator), labels as float arrays shaped like the output
     (Keras 3 does not accept the article's Python lists), ``learning_rate=`` for ``lr=``.
-    Optimizers: the article's SGD(0.001, momentum 0.9, Nesterov). The real batch is the argument
+    Optimizers: the article's SGD(0.001, momentum 0.9, Nesterov), or one new optimizer per network from
+    ``make_optimizer()`` (a function of no arguments). The real batch is the argument
     (the article slices ``X_train[index * BATCH_SIZE:(index + 1) * BATCH_SIZE]``: pass numpy slices).
     """
+    make_optimizer = make_optimizer or (lambda: keras.optimizers.SGD(learning_rate=0.001, momentum=0.9, nesterov=True))
     d_on_g = keras.models.Sequential([g, d])
     d.trainable = False
-    d_optim = keras.optimizers.SGD(learning_rate=0.001, momentum=0.9, nesterov=True)
-    g_optim = keras.optimizers.SGD(learning_rate=0.001, momentum=0.9, nesterov=True)
+    d_optim = make_optimizer()
+    g_optim = make_optimizer()
     d_on_g.compile(loss=keras.losses.BinaryCrossentropy(from_logits=from_logits), optimizer=g_optim)
     d.trainable = True
     d.compile(loss=keras.losses.BinaryCrossentropy(from_logits=from_logits), optimizer=d_optim)

@@ -45,3 +45,34 @@ def test_fashion_json_loader_reads_each_class_in_label_order(tmp_path):
     (tmp_path / "9.json").unlink()
     with pytest.raises(SystemExit, match="9.json is missing"):
         sample_quality.load_fashion_json(tmp_path, per_class=2)
+
+
+@pytest.mark.parametrize("make_step, article_optimizer, article_learning_rate", [
+    ("make_article_003_step", keras.optimizers.Adam, 1e-3),  # the article's "adam"
+    ("make_article_004_step", keras.optimizers.SGD, 1e-3),  # SGD(lr=0.001, momentum=0.9, nesterov=True)
+])
+def test_article_loops_use_their_own_optimizer_or_the_one_given(make_step, article_optimizer, article_learning_rate):
+    from benchmarks import article_loops
+    from gan_utils import models
+
+    def discriminator_optimizer_after_one_step(**options):
+        generator, discriminator = models.build_keras_gan_generator(), models.build_keras_gan_discriminator()
+        train_step = getattr(article_loops, make_step)(generator, discriminator, 4, from_logits=False, **options)
+        train_step(data.load_mnist_sample()[0][:4])
+        return discriminator.optimizer
+
+    article = discriminator_optimizer_after_one_step()
+    assert type(article) is article_optimizer
+    assert float(article.learning_rate) == pytest.approx(article_learning_rate)
+    assert int(article.iterations) == 1
+
+    calls = []
+
+    def dcgan_adam():
+        calls.append(keras.optimizers.Adam(2e-4, beta_1=0.5))
+        return calls[-1]
+
+    given = discriminator_optimizer_after_one_step(make_optimizer=dcgan_adam)
+    assert len(calls) == 2 and given is calls[0]  # one optimizer for D, another for the combined model
+    assert float(given.learning_rate) == pytest.approx(2e-4) and given.beta_1 == 0.5
+    assert int(given.iterations) == 1 and int(calls[1].iterations) == 1  # the generator's step used the second

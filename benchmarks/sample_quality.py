@@ -166,38 +166,37 @@ def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_
     return rows
 
 
-# Each notebook's networks, loss, optimizer, batch size and noise, and its default run's length in steps
-# on all 60,000 MNIST digits (epochs x batches per epoch).
+# Each notebook's networks, loss, batch size, noise and article's optimizer, and its default run's length in
+# steps on all 60,000 MNIST digits (epochs x batches per epoch). Notebook 01 always trains with its default Adam.
 NOTEBOOK_SETUPS = {
     "01": dict(loop="gan", batch_size=100, noise="normal", default_steps=50 * 600,
-               description="MLP GAN, GAN.fit, BCE on probabilities"),
+               description="MLP GAN, GAN.fit, BCE on probabilities", article_optimizer="Adam 2e-4 beta_1 0.5"),
     "03": dict(loop="article_003", batch_size=32, noise="normal", default_steps=10 * 1875,
-               description="article 003 DCGAN, train_on_batch with frozen D"),
+               description="article 003 DCGAN, train_on_batch with frozen D",
+               article_optimizer="Adam 1e-3 (the article's 'adam')"),
     "04": dict(loop="article_004", batch_size=128, noise="uniform", default_steps=30 * 468,
-               description="article 004 GAN, predict + train_on_batch, uniform noise"),
-}
-
-# --optimizer for notebook mode: "article" is the optimizer of the notebook's article, "dcgan_adam" Adam(2e-4,
-# beta_1=0.5) for both networks (Radford et al.). Notebook 01 always trains with its default, that same Adam.
-NOTEBOOK_OPTIMIZERS = {
-    "01": {"article": "Adam 2e-4 beta_1 0.5"},
-    "03": {"article": "Adam 1e-3 (the article's 'adam')"},
-    "04": {"article": "SGD 1e-3 Nesterov momentum 0.9"},
+               description="article 004 GAN, predict + train_on_batch, uniform noise",
+               article_optimizer="SGD 1e-3 Nesterov momentum 0.9"),
 }
 
 
 def make_notebook_optimizer(notebook, optimizer):
-    """A function that returns a new optimizer for one network, or None for the article loop's own optimizer."""
+    """For --optimizer: a function returning a new optimizer for one network, or None for the article loop's own.
+
+    "dcgan_adam" (and notebook 01 always) is Adam with ``CONFIGS["dcgan_adam"]``'s settings, 2e-4 and beta_1 0.5.
+    """
     import keras
 
     if optimizer == "dcgan_adam" or notebook == "01":
-        return lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)
+        learning_rate, _, beta_1, _ = CONFIGS["dcgan_adam"]
+        return lambda: keras.optimizers.Adam(learning_rate, beta_1=beta_1)
     return None
 
 
 def describe_notebook_setup(notebook, optimizer):
-    optimizer_text = NOTEBOOK_OPTIMIZERS[notebook].get(optimizer, "Adam 2e-4 beta_1 0.5 (DCGAN paper)")
-    return f"notebook {notebook}: {NOTEBOOK_SETUPS[notebook]['description']}, {optimizer_text}"
+    setup = NOTEBOOK_SETUPS[notebook]
+    optimizer_text = setup["article_optimizer"] if optimizer == "article" else "Adam 2e-4 beta_1 0.5 (DCGAN paper)"
+    return f"notebook {notebook}: {setup['description']}, {optimizer_text}"
 
 
 def build_notebook_networks(notebook):

@@ -55,10 +55,12 @@ def test_article_loops_use_their_own_optimizer_or_the_one_given(make_step, artic
     from benchmarks import article_loops
     from gan_utils import models
 
+    real_images = data.load_mnist_sample()[0][:4]
+
     def discriminator_optimizer_after_one_step(**options):
         generator, discriminator = models.build_keras_gan_generator(), models.build_keras_gan_discriminator()
         train_step = getattr(article_loops, make_step)(generator, discriminator, 4, from_logits=False, **options)
-        train_step(data.load_mnist_sample()[0][:4])
+        train_step(real_images)
         return discriminator.optimizer
 
     article = discriminator_optimizer_after_one_step()

@@ -274,8 +274,11 @@ def measure_notebook(notebook, images, classifier, steps, seed, num_images, grid
 
 
 def load_generator(path):
-    """A ``.keras`` generator file, or the generator in a GANCheckpoint folder of notebook 02's DCGAN."""
+    """A ``.keras`` generator file (checked by ``gan_utils.models.load_generator``), or the generator in a
+    GANCheckpoint folder of notebook 02's DCGAN."""
     import keras
+
+    from gan_utils.models import load_generator as load_generator_file
 
     if Path(path).is_dir():
         from gan_utils.callbacks import GANCheckpoint
@@ -287,7 +290,7 @@ def load_generator(path):
         if not GANCheckpoint(gan, path).restore_latest():
             raise SystemExit(f"No checkpoint in {path}.")
         return gan.generator
-    return keras.models.load_model(path, safe_mode=True)
+    return load_generator_file(path, image_shape=(28, 28, 1))
 
 
 def main():

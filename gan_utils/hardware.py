@@ -144,9 +144,10 @@ GPU_STEPS_PER_EXECUTION = 32
 def recommended_compile_options(has_gpu=None, distributed=None) -> dict:
     """The ``compile()`` settings that suit the device: ``gan.compile(g_opt, d_opt, **recommended_compile_options())``.
 
-    - GPU: ``jit_compile=True`` (XLA fuses the small layers into few GPU kernels) and
-      ``steps_per_execution=32`` (Python and the callbacks run once per 32 steps, so the GPU
-      never waits for them; per-batch callbacks then see every 32nd batch).
+    - GPU: ``jit_compile=True`` (XLA fuses the small layers into few GPU kernels; Keras' own default,
+      ``jit_compile="auto"``, picks it there too) and ``steps_per_execution=32`` (Python and the
+      callbacks run once per 32 steps, so the GPU never waits for them; per-batch callbacks then see
+      every 32nd batch). Neither is measured on a GPU yet (README, "Training speed").
     - CPU: ``jit_compile=False, steps_per_execution=1``: plain ``tf.function``, fastest there.
     - Under a ``tf.distribute`` strategy with several replicas: ``jit_compile=False,
       steps_per_execution=1``. With TF 2.21 / Keras 3.15 on two logical CPUs, ``fit()`` failed with

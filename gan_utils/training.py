@@ -62,8 +62,12 @@ class GAN(keras.Model):
 
         Wrongly scaled or shaped data fails here with a ``ValueError`` that says what to do, instead of
         training on the wrong range or failing deep inside TensorFlow (``gan_utils.data.check_training_data``).
+        A ``tf.data.Dataset`` is used in its own order (shuffle it in the pipeline, as ``data.make_dataset`` does):
+        Keras ignores ``shuffle`` for datasets, and only warns about it when left at its default of True.
         """
         check_training_data(x, self.discriminator.input_shape[1:])
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)
         return super().fit(x, *args, **kwargs)
 
     @property

@@ -148,3 +148,34 @@ def test_checkpoint_saved_without_an_average_resumes_with_one(tmp_path):
     # The average starts from the restored generator, not from the untrained copy it was built from.
     assert training.count_changed_weights(ema.ema_generator, training.snapshot_weights(gan.generator)) == 0
     assert int(ema.step.numpy()) == 0
+
+
+def test_notebook_02_callbacks_run_under_the_gpu_compile_options(tmp_path):
+    """Notebook 02's fit() on a GPU, run on the CPU: XLA and 32 steps per execution, with all its callbacks.
+
+    40 batches an epoch are one execution of 32 steps and one of 8: every step trains, each epoch draws its
+    frame, and the checkpoint of the last epoch restores the same generator and its average.
+    """
+    from gan_utils import hardware
+
+    gpu_options = hardware.recommended_compile_options(has_gpu=True, distributed=False)
+    assert gpu_options["steps_per_execution"] == 32
+    gan = training.GAN(models.build_dcgan_generator(), models.build_dcgan_discriminator(), seed=0, real_label=0.9)
+    gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5), **gpu_options)
+    average = callbacks.GeneratorEMA(decay=0.9)
+    checkpoint = callbacks.GANCheckpoint(gan, tmp_path / "checkpoints", ema=average)
+    grids = callbacks.SampleGridCallback(np.zeros((4, 100), "float32"), tmp_path / "frames", show=False)
+    history = gan.fit(tiny_dataset(40), epochs=2, verbose=0,
+                      callbacks=[callbacks.DivergenceMonitor(), average, grids, callbacks.CheckpointCallback(checkpoint, 1)])
+
+    assert gan.jit_compile is True
+    assert gan.generator_optimizer.iterations.numpy() == gan.discriminator_optimizer.iterations.numpy() == 80
+    assert all(np.isfinite(value) for values in history.history.values() for value in values)
+    assert sorted(path.name for path in (tmp_path / "frames").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    noise = np.random.default_rng(0).normal(size=(4, 100)).astype("float32")
+    restored = compiled_gan()
+    restored_average = callbacks.GeneratorEMA(decay=0.9)
+    assert callbacks.GANCheckpoint(restored, tmp_path / "checkpoints", ema=restored_average).restore_latest() == 2
+    np.testing.assert_array_equal(restored.generator(noise), gan.generator(noise))
+    np.testing.assert_array_equal(restored_average.ema_generator(noise), average.ema_generator(noise))
+    assert not np.array_equal(average.ema_generator(noise), gan.generator(noise))

@@ -78,3 +78,19 @@ def test_article_loops_use_their_own_optimizer_or_the_one_given(make_step, artic
     assert len(calls) == 2 and given is calls[0]  # one optimizer for D, another for the combined model
     assert float(given.learning_rate) == pytest.approx(2e-4) and given.beta_1 == 0.5
     assert int(given.iterations) == 1 and int(calls[1].iterations) == 1  # the generator's step used the second
+
+
+def test_evaluate_mode_loads_checked_generator_files(tmp_path):
+    from gan_utils import models
+
+    generator, discriminator = models.build_dcgan_generator(), models.build_dcgan_discriminator()
+    generator.save(tmp_path / "generator.keras")
+    discriminator.save(tmp_path / "discriminator.keras")
+    loaded = sample_quality.load_generator(tmp_path / "generator.keras")
+    noise = np.zeros((2, 100), "float32")
+    np.testing.assert_allclose(loaded(noise), generator(noise), atol=1e-6)
+    with pytest.raises(ValueError, match="not a generator"):
+        sample_quality.load_generator(tmp_path / "discriminator.keras")
+    (tmp_path / "empty_checkpoints").mkdir()
+    with pytest.raises(SystemExit, match="No checkpoint"):
+        sample_quality.load_generator(tmp_path / "empty_checkpoints")

@@ -1,3 +1,5 @@
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -66,3 +68,12 @@ def test_call_generates_images_from_noise():
     gan = make_gan()
     images = gan(gan.sample_noise(3))
     assert tuple(images.shape) == (3, 28, 28, 1)
+
+
+def test_fit_on_a_dataset_does_not_warn_about_keras_shuffle():
+    gan = make_gan()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gan.fit(real_batches(), epochs=1, verbose=0)  # shuffle left at Keras' default
+    assert not [warning for warning in caught if "shuffle" in str(warning.message)]
+    assert gan.generator_optimizer.iterations.numpy() == 1

@@ -110,6 +110,23 @@ def test_recommended_compile_options_follow_the_device():
     assert hardware.recommended_compile_options() == (on_gpu if has_gpu else on_cpu)
 
 
+@pytest.mark.parametrize("with_gpu", [False, True], ids=["cpu", "fake-gpu"])
+def test_recommended_jit_compile_is_what_keras_auto_picks(monkeypatch, with_gpu):
+    """compile()'s default jit_compile="auto" resolves to XLA when TensorFlow lists a GPU: we only write it out.
+
+    The device list is faked (CPUs only, or with one GPU added), so any machine runs this test; Keras reads only
+    that list when it resolves "auto".
+    """
+    listed = tf.config.list_physical_devices("CPU")
+    if with_gpu:
+        listed = listed + [tf.config.PhysicalDevice(name="/physical_device:GPU:0", device_type="GPU")]
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda device_type=None: [device for device in listed if device_type in (None, device.device_type)])
+    gan = training.GAN(*build_models(), seed=0)
+    gan.compile(keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))  # jit_compile="auto"
+    assert gan.jit_compile is hardware.recommended_compile_options()["jit_compile"] is with_gpu
+
+
 def test_mixed_float16_trains_with_float32_outputs_and_loss_scaling():
     """The GPU's mixed precision path, run (slowly) on the CPU: float16 layers, float32 outputs and losses."""
     try:

@@ -125,8 +125,12 @@ def real_baseline(classifier, images):
     return evaluate_images(classifier, images[held_out_count(images):], images[:held_out_count(images)])
 
 
+def print_row(row):
+    print(json.dumps(row), flush=True)
+
+
 def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_every, num_images, ema_decay, grid=None,
-                      precision="float32"):
+                      precision="float32", report=print_row):
     import keras
 
     from gan_utils.callbacks import GeneratorEMA
@@ -156,7 +160,7 @@ def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_
             result = evaluate_images(classifier, reference, generate_images(generator, num_images, seed=1000 + seed))
             rows.append({"config": config, "precision": precision, "seed": seed, "step": done, "generator": name, **result,
                          "train_seconds": round(time.time() - started, 1)})
-            print(json.dumps(rows[-1]), flush=True)
+            report(rows[-1])
     if grid:
         from gan_utils.viz import save_image_grid
 
@@ -254,7 +258,8 @@ def train_notebook_networks(notebook, images, steps, seed, optimizer="article"):
     return generator
 
 
-def measure_notebook(notebook, images, classifier, steps, seed, num_images, grid=None, optimizer="article"):
+def measure_notebook(notebook, images, classifier, steps, seed, num_images, grid=None, optimizer="article",
+                     report=print_row):
     from gan_utils.metrics import evaluate_images, generate_images
 
     started = time.time()
@@ -265,7 +270,7 @@ def measure_notebook(notebook, images, classifier, steps, seed, num_images, grid
     row = {"config": describe_notebook_setup(notebook, optimizer), "optimizer": optimizer, "seed": seed, "step": steps,
            "batch_size": NOTEBOOK_SETUPS[notebook]["batch_size"], "default_run_steps": NOTEBOOK_SETUPS[notebook]["default_steps"],
            **evaluate_images(classifier, images[held_out_count(images):], fakes), "train_seconds": train_seconds}
-    print(json.dumps(row), flush=True)
+    report(row)
     if grid:
         from gan_utils.viz import save_image_grid
 
@@ -314,24 +319,29 @@ def main():
                         help="notebook: the article's optimizer, or Adam 2e-4 beta_1 0.5 for both networks")
     parser.add_argument("--cache-dir", default="benchmarks/cache")
     parser.add_argument("--grid", help="compare: folder for final sample grids; evaluate, notebook: PNG path")
-    parser.add_argument("--output", help="append the JSON rows to this file (JSON lines)")
+    parser.add_argument("--output", help="append each JSON row to this file (JSON lines) as soon as it is measured")
     args = parser.parse_args()
 
     if args.data == "fashion5k" and args.mode == "compare":
         parser.error("compare trains notebook 02's digit DCGAN; use --data fashion5k with notebook 03")
     images, labels = load_digits(args.data, args.mnist_csv, args.fashion_json)
     classifier = classifier_for(args.data, images, labels, args.cache_dir)
-    baseline = {"config": "real_held_out", "data": args.data, "num_digits": len(images), **real_baseline(classifier, images)}
-    print(json.dumps(baseline), flush=True)
-    rows = [baseline]
-    if args.mode == "evaluate":
 
+    def report(row):
+        """Print a result and append it to --output at once: an interrupted run keeps what it measured."""
+        print_row(row)
+        if args.output:
+            run = {} if row["config"] == "real_held_out" else {"steps": args.steps, "batch_size": args.batch_size}
+            with open(args.output, "a") as file:
+                file.write(json.dumps({"data": args.data, **run, **row}) + "\n")
+
+    report({"config": "real_held_out", "data": args.data, "num_digits": len(images), **real_baseline(classifier, images)})
+    if args.mode == "evaluate":
         from gan_utils.metrics import evaluate_images, generate_images
 
         generator = load_generator(args.generator)
         fakes = generate_images(generator, args.num_images, seed=1000)
-        rows.append({"config": args.generator, **evaluate_images(classifier, images[held_out_count(images):], fakes)})
-        print(json.dumps(rows[-1]), flush=True)
+        report({"config": args.generator, **evaluate_images(classifier, images[held_out_count(images):], fakes)})
         if args.grid:
             from gan_utils.viz import save_image_grid
 
@@ -340,19 +350,13 @@ def main():
         if args.generator not in NOTEBOOK_SETUPS:
             raise SystemExit(f"notebook mode measures notebook {', '.join(NOTEBOOK_SETUPS)}, not {args.generator!r}.")
         for seed in args.seeds:
-            rows.append(measure_notebook(args.generator, images, classifier, args.steps, seed, args.num_images,
-                                         args.grid.replace(".png", f"_seed{seed}.png") if args.grid else None,
-                                         args.optimizer))
+            measure_notebook(args.generator, images, classifier, args.steps, seed, args.num_images,
+                             args.grid.replace(".png", f"_seed{seed}.png") if args.grid else None, args.optimizer, report)
     else:
         for seed in args.seeds:
             for config in args.configs:
-                rows += train_and_measure(config, seed, images, classifier, args.steps, args.batch_size,
-                                          args.eval_every, args.num_images, args.ema_decay, args.grid, args.precision)
-    if args.output:
-        with open(args.output, "a") as file:
-            for row in rows:
-                run = {} if row["config"] == "real_held_out" else {"steps": args.steps, "batch_size": args.batch_size}
-                file.write(json.dumps({"data": args.data, **run, **row}) + "\n")
+                train_and_measure(config, seed, images, classifier, args.steps, args.batch_size, args.eval_every,
+                                  args.num_images, args.ema_decay, args.grid, args.precision, report)
 
 
 if __name__ == "__main__":

@@ -94,3 +94,31 @@ def test_evaluate_mode_loads_checked_generator_files(tmp_path):
     (tmp_path / "empty_checkpoints").mkdir()
     with pytest.raises(SystemExit, match="No checkpoint"):
         sample_quality.load_generator(tmp_path / "empty_checkpoints")
+
+
+def test_each_result_is_written_as_it_is_measured(tmp_path, monkeypatch):
+    """A long measurement that stops (here: the second seed fails) keeps the rows measured before it."""
+    import json
+    import sys
+
+    trained_seeds = []
+    train_for_real = sample_quality.train_notebook_networks
+
+    def train_then_fail_on_seed_1(notebook, images, steps, seed, optimizer="article"):
+        trained_seeds.append(seed)
+        if seed == 1:
+            raise KeyboardInterrupt
+        return train_for_real(notebook, images, steps, seed, optimizer)
+
+    monkeypatch.setattr(sample_quality, "train_notebook_networks", train_then_fail_on_seed_1)
+    output = tmp_path / "results.jsonl"
+    monkeypatch.setattr(sys, "argv", ["sample_quality", "notebook", "01", "--data", "sample", "--steps", "1",
+                                      "--seeds", "0", "1", "--num-images", "100", "--cache-dir", str(tmp_path),
+                                      "--output", str(output)])
+    with pytest.raises(KeyboardInterrupt):
+        sample_quality.main()
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert trained_seeds == [0, 1]
+    assert [row["config"] for row in rows][0] == "real_held_out" and len(rows) == 2
+    assert rows[1]["seed"] == 0 and rows[1]["steps"] == 1 and rows[1]["data"] == "sample"
+    assert np.isfinite(rows[1]["fid"]) and rows[1]["num_fake"] == 100

@@ -253,7 +253,8 @@ def sample_diversity(images):
 class DivergenceMonitor(keras.callbacks.Callback):
     """Stop on a NaN or infinite loss; warn when the discriminator wins outright or the generator collapses.
 
-    Reads the ``GAN``'s logs after every step (``d_loss``, ``g_loss``, ``fake_score`` = mean D(G(z))):
+    Reads the ``GAN``'s logs after every step (``d_loss``, ``g_loss``, ``fake_score`` = mean D(G(z))), or
+    after every ``steps_per_execution`` steps, their mean over those steps:
 
     - ``d_loss`` or ``g_loss`` NaN or infinite: raises :class:`TrainingDivergedError` naming the epoch,
       the step and the likely causes. Raising also keeps ``CheckpointCallback`` from saving.
@@ -305,16 +306,18 @@ class DivergenceMonitor(keras.callbacks.Callback):
                 ) from None
         if "fake_score" in logs and "g_loss" in logs:
             fake_score, g_loss = self._this_step(steps, logs, "fake_score"), self._this_step(steps, logs, "g_loss")
-            self._check_discriminator_wins(fake_score, g_loss, steps)
+            self._check_discriminator_wins(fake_score, g_loss, steps, new_steps=max(steps - self._steps_seen, 1))
         self._steps_seen = steps
 
-    def _check_discriminator_wins(self, fake_score, g_loss, steps):
+    def _check_discriminator_wins(self, fake_score, g_loss, steps, new_steps):
+        """``new_steps``: steps since the last call, > 1 with ``steps_per_execution`` (their mean ``fake_score``)."""
         if fake_score >= self.fake_score_floor:
             self._losing_steps, self._losing_since_g_loss = 0, None
             return
         self._losing_since_g_loss = self._losing_since_g_loss if self._losing_steps else g_loss
-        self._losing_steps += 1
-        if self._losing_steps == self.patience_steps:  # once per streak
+        losing_before = self._losing_steps
+        self._losing_steps += new_steps
+        if losing_before < self.patience_steps <= self._losing_steps:  # once per streak
             warnings.warn(
                 f"The discriminator has won: D(G(z)) stayed below {self.fake_score_floor} for {self.patience_steps} "
                 f"steps (epoch {self._epoch}, step {steps}; g_loss went from {self._losing_since_g_loss:.2f} to "

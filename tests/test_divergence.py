@@ -1,5 +1,6 @@
 """Runs made to fail on purpose: a NaN loss stops training clearly; a winning discriminator and a collapsed generator warn."""
 
+import re
 import warnings
 
 import keras
@@ -12,13 +13,14 @@ from gan_utils import callbacks, data, models, training
 LATENT_DIM = 8
 
 
-def tiny_gan(generator_lr=1e-3, discriminator_lr=1e-3, generator=None):
+def tiny_gan(generator_lr=1e-3, discriminator_lr=1e-3, generator=None, steps_per_execution=1):
     keras.utils.set_random_seed(0)
     generator = generator or keras.Sequential(
         [keras.Input((LATENT_DIM,)), layers.Dense(28 * 28, activation="tanh"), layers.Reshape((28, 28, 1))])
     discriminator = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(16, activation="relu"), layers.Dense(1)])
     gan = training.GAN(generator, discriminator, seed=0)
-    gan.compile(keras.optimizers.Adam(generator_lr), keras.optimizers.Adam(discriminator_lr))
+    gan.compile(keras.optimizers.Adam(generator_lr), keras.optimizers.Adam(discriminator_lr),
+                steps_per_execution=steps_per_execution)
     return gan
 
 
@@ -56,6 +58,16 @@ def test_a_discriminator_that_wins_for_many_steps_gets_a_warning():
     gan = tiny_gan(generator_lr=0.0, discriminator_lr=5e-2)  # a frozen generator: D learns to reject it
     with pytest.warns(callbacks.GANTrainingWarning, match=r"discriminator has won: D\(G\(z\)\) stayed below 0.05 for 10 steps"):
         gan.fit(digits(320), epochs=2, verbose=0, callbacks=[callbacks.DivergenceMonitor(patience_steps=10)])
+
+
+def test_the_discriminator_warning_counts_steps_not_calls_with_steps_per_execution():
+    """With steps_per_execution=5 (a GPU default is 32) callbacks run every 5 steps: 10 steps are 2 calls."""
+    gan = tiny_gan(generator_lr=0.0, discriminator_lr=5e-2, steps_per_execution=5)
+    with pytest.warns(callbacks.GANTrainingWarning, match=r"stayed below 0.05 for 10 steps \(epoch \d, step \d+;") as caught:
+        gan.fit(digits(320), epochs=2, verbose=0, callbacks=[callbacks.DivergenceMonitor(patience_steps=10)])
+    step = int(re.search(r"step (\d+);", str(caught[0].message)).group(1))
+    assert step % 5 == 0  # reported at the end of the call in which the streak reached 10 steps
+    assert len([warning for warning in caught if "discriminator has won" in str(warning.message)]) == 1
 
 
 def test_a_collapsed_generator_gets_a_warning():

@@ -213,10 +213,11 @@ def build_notebook_networks(notebook):
     return models.build_keras_gan_generator(), models.build_keras_gan_discriminator()
 
 
-def train_notebook_networks(notebook, images, steps, seed, optimizer="article"):
+def train_notebook_networks(notebook, images, steps, seed, optimizer="article", every=None, on_every=None):
     """Train notebook ``notebook``'s networks for ``steps`` steps as the notebook does; return the generator.
 
     ``optimizer``: "article" (the notebook's article's optimizer) or "dcgan_adam" (Adam 2e-4, beta_1 0.5).
+    ``on_every(step, generator)``, if given, is called after every ``every`` steps and after the last one.
     """
     import keras
 
@@ -239,7 +240,13 @@ def train_notebook_networks(notebook, images, steps, seed, optimizer="article"):
     if setup["loop"] == "gan":
         gan = GAN(generator, discriminator, from_logits=False, seed=seed)
         gan.compile(make_optimizer(), make_optimizer())
-        gan.fit(make_dataset(images, batch_size, seed=seed).repeat(), epochs=1, steps_per_epoch=steps, verbose=0)
+        dataset, done = make_dataset(images, batch_size, seed=seed).repeat(), 0
+        while done < steps:
+            chunk = min(every or steps, steps - done)
+            gan.fit(dataset, epochs=1, steps_per_epoch=chunk, verbose=0)
+            done += chunk
+            if on_every:
+                on_every(done, generator)
         return generator
     if setup["loop"] == "article_003":
         train_step = article_loops.make_article_003_step(generator, discriminator, batch_size, from_logits=False,
@@ -255,27 +262,41 @@ def train_notebook_networks(notebook, images, steps, seed, optimizer="article"):
                 break
             train_step(images[order[start:start + batch_size]])
             done += 1
+            if on_every and (done == steps or (every and done % every == 0)):
+                on_every(done, generator)
     return generator
 
 
 def measure_notebook(notebook, images, classifier, steps, seed, num_images, grid=None, optimizer="article",
-                     report=print_row):
+                     report=print_row, eval_every=None):
+    """Train as :func:`train_notebook_networks` does and report a result row after ``steps`` steps, and also after
+    every ``eval_every`` steps if given (with a grid per measurement, ``<grid>_step<N>.png``, beside the final one).
+
+    ``train_seconds`` counts training only. Returns the last row.
+    """
     from gan_utils.metrics import evaluate_images, generate_images
+    from gan_utils.viz import save_image_grid
 
-    started = time.time()
-    generator = train_notebook_networks(notebook, images, steps, seed, optimizer)
-    train_seconds = round(time.time() - started, 1)
     noise = NOTEBOOK_SETUPS[notebook]["noise"]
-    fakes = generate_images(generator, num_images, seed=1000 + seed, noise=noise)
-    row = {"config": describe_notebook_setup(notebook, optimizer), "optimizer": optimizer, "seed": seed, "step": steps,
-           "batch_size": NOTEBOOK_SETUPS[notebook]["batch_size"], "default_run_steps": NOTEBOOK_SETUPS[notebook]["default_steps"],
-           **evaluate_images(classifier, images[held_out_count(images):], fakes), "train_seconds": train_seconds}
-    report(row)
-    if grid:
-        from gan_utils.viz import save_image_grid
+    started, measuring_seconds, rows = time.time(), 0.0, []
 
-        save_image_grid(generate_images(generator, 64, seed=7, noise=noise), grid)
-    return row
+    def measure(step, generator):
+        nonlocal measuring_seconds
+        measuring_started = time.time()
+        train_seconds = round(measuring_started - started - measuring_seconds, 1)
+        fakes = generate_images(generator, num_images, seed=1000 + seed, noise=noise)
+        rows.append({"config": describe_notebook_setup(notebook, optimizer), "optimizer": optimizer, "seed": seed,
+                     "step": step, "batch_size": NOTEBOOK_SETUPS[notebook]["batch_size"],
+                     "default_run_steps": NOTEBOOK_SETUPS[notebook]["default_steps"],
+                     **evaluate_images(classifier, images[held_out_count(images):], fakes), "train_seconds": train_seconds})
+        report(rows[-1])
+        if grid:
+            path = grid if step == steps else str(grid).replace(".png", f"_step{step}.png")
+            save_image_grid(generate_images(generator, 64, seed=7, noise=noise), path)
+        measuring_seconds += time.time() - measuring_started
+
+    train_notebook_networks(notebook, images, steps, seed, optimizer, every=eval_every, on_every=measure)
+    return rows[-1]
 
 
 def load_generator(path):
@@ -310,7 +331,8 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--eval-every", type=int, default=500)
+    parser.add_argument("--eval-every", type=int,
+                        help="steps between two measurements (compare: default 500; notebook: default only at the end)")
     parser.add_argument("--num-images", type=int, default=2000, help="generated images per evaluation")
     parser.add_argument("--ema-decay", type=float, default=0.999)
     parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16"],
@@ -351,11 +373,12 @@ def main():
             raise SystemExit(f"notebook mode measures notebook {', '.join(NOTEBOOK_SETUPS)}, not {args.generator!r}.")
         for seed in args.seeds:
             measure_notebook(args.generator, images, classifier, args.steps, seed, args.num_images,
-                             args.grid.replace(".png", f"_seed{seed}.png") if args.grid else None, args.optimizer, report)
+                             args.grid.replace(".png", f"_seed{seed}.png") if args.grid else None, args.optimizer, report,
+                             args.eval_every)
     else:
         for seed in args.seeds:
             for config in args.configs:
-                train_and_measure(config, seed, images, classifier, args.steps, args.batch_size, args.eval_every,
+                train_and_measure(config, seed, images, classifier, args.steps, args.batch_size, args.eval_every or 500,
                                   args.num_images, args.ema_decay, args.grid, args.precision, report)
 
 

@@ -20,8 +20,11 @@ def test_notebook_networks_train_with_their_own_loop(notebook):
         assert not initial_weights or training.count_changed_weights(generator, initial_weights) == 0
         initial_weights = training.snapshot_weights(generator)
 
-    generator = sample_quality.train_notebook_networks(notebook, images, steps=3, seed=0)
+    measured = []
+    generator = sample_quality.train_notebook_networks(notebook, images, steps=3, seed=0, every=2,
+                                                       on_every=lambda step, model: measured.append((step, model)))
 
+    assert measured == [(2, generator), (3, generator)]  # every 2 steps, and after the last
     assert training.count_changed_weights(generator, initial_weights) > 0
     fakes = metrics.generate_images(generator, 8, noise=sample_quality.NOTEBOOK_SETUPS[notebook]["noise"])
     assert fakes.shape == (8, 28, 28, 1) and np.isfinite(fakes).all()
@@ -104,21 +107,22 @@ def test_each_result_is_written_as_it_is_measured(tmp_path, monkeypatch):
     trained_seeds = []
     train_for_real = sample_quality.train_notebook_networks
 
-    def train_then_fail_on_seed_1(notebook, images, steps, seed, optimizer="article"):
+    def train_then_fail_on_seed_1(notebook, images, steps, seed, optimizer="article", **measuring):
         trained_seeds.append(seed)
         if seed == 1:
             raise KeyboardInterrupt
-        return train_for_real(notebook, images, steps, seed, optimizer)
+        return train_for_real(notebook, images, steps, seed, optimizer, **measuring)
 
     monkeypatch.setattr(sample_quality, "train_notebook_networks", train_then_fail_on_seed_1)
     output = tmp_path / "results.jsonl"
-    monkeypatch.setattr(sys, "argv", ["sample_quality", "notebook", "01", "--data", "sample", "--steps", "1",
+    monkeypatch.setattr(sys, "argv", ["sample_quality", "notebook", "01", "--data", "sample", "--steps", "3", "--eval-every", "2",
                                       "--seeds", "0", "1", "--num-images", "100", "--cache-dir", str(tmp_path),
-                                      "--output", str(output)])
+                                      "--output", str(output), "--grid", str(tmp_path / "grid.png")])
     with pytest.raises(KeyboardInterrupt):
         sample_quality.main()
     rows = [json.loads(line) for line in output.read_text().splitlines()]
     assert trained_seeds == [0, 1]
-    assert [row["config"] for row in rows][0] == "real_held_out" and len(rows) == 2
-    assert rows[1]["seed"] == 0 and rows[1]["steps"] == 1 and rows[1]["data"] == "sample"
-    assert np.isfinite(rows[1]["fid"]) and rows[1]["num_fake"] == 100
+    assert rows[0]["config"] == "real_held_out" and len(rows) == 3  # then seed 0 after steps 2 and 3
+    assert [(row["seed"], row["step"], row["steps"], row["data"]) for row in rows[1:]] == [(0, 2, 3, "sample"), (0, 3, 3, "sample")]
+    assert all(np.isfinite(row["fid"]) and row["num_fake"] == 100 for row in rows[1:])
+    assert sorted(path.name for path in tmp_path.glob("grid*.png")) == ["grid_seed0.png", "grid_seed0_step2.png"]

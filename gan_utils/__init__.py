@@ -1,17 +1,17 @@
-"""gan_utils: the small helper package behind the GAN tutorial notebooks.
+"""gan_utils: the code the GAN notebook series has shown, kept for the notebooks that come after.
 
-One module per concern, each function short enough to copy into coursework:
+A notebook cell that starts with ``#@save gan_utils.MODULE`` is the same code as the function or class
+of that name in ``gan_utils/MODULE.py`` (tests/test_saved_cells.py checks it). The rest is what the
+notebooks use around the models: data, pictures, checkpoints and metrics.
 
-- ``hardware``  - TensorFlow/Keras versions, GPU check, memory growth, mixed precision (notebooks 02, 05)
-- ``data``      - MNIST / Fashion-MNIST in [-1, 1], the shipped offline digits, tf.data pipelines (02)
-- ``models``    - the articles' generators and discriminators (01, 02, 04)
-- ``losses``    - GAN binary cross-entropy, from logits or from probabilities (02)
-- ``training``  - ``GAN``, a ``keras.Model`` whose ``train_step`` uses ``tf.GradientTape``, with k D steps (01, 02)
-- ``callbacks`` - a sample grid after every epoch, checkpoints that a later run resumes from (02)
-- ``viz``       - image grids, loss and D-output curves, GIF export, ``combine_images`` (02, 04)
-- ``sampling``  - uniform noise, ``generate(nice=True)``: keep the samples D scores highest (04)
-- ``reproducibility`` - one seed switch for repeatable runs (02)
-- ``metrics``   - FID / KID / classifier score with a cached domain classifier, no download (06)
+- ``models``    - notebook 01's MLPs and notebook 02's DCGAN; loading a saved generator safely
+- ``losses``    - notebook 02's binary cross-entropy losses on logits
+- ``training``  - notebook 01's ``VanillaGAN`` (k discriminator steps), notebook 02's ``GAN``, ``DistributedGAN``
+- ``callbacks`` - a sample grid per epoch, checkpoints to resume from, a generator average, divergence checks
+- ``data``      - MNIST / Fashion-MNIST in [-1, 1], the shipped offline images, tf.data pipelines, image folders
+- ``viz``       - image grids, loss and D-output curves, GIF export
+- ``hardware``  - version check, GPUs, the precision that suits the machine
+- ``metrics``   - FID / KID / classifier score with a small domain classifier, no download (notebook 06)
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

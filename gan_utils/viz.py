@@ -94,19 +94,6 @@ def show_gif(gif_path):
     return Image(filename=str(gif_path))
 
 
-def combine_images(generated_images):
-    """Article 004's ``combine_images``: tile (N, H, W, C) images in [-1, 1] into one uint8 picture.
-
-    Taught in notebook 04. Same layout as the article (``int(sqrt(N))`` columns, as many rows as
-    needed) and the same result as its ``image * 127.5 + 127.5`` afterwards: a (rows*H, cols*W)
-    uint8 array in [0, 255] for grayscale ((rows*H, cols*W, 3) for RGB), ready for
-    ``imageio.imwrite`` or ``plt.imshow``. A thin wrapper of :func:`image_grid`.
-    """
-    count = len(generated_images)
-    grid = image_grid(generated_images, n_cols=max(1, int(math.sqrt(count))))
-    return grid[..., 0] if grid.shape[-1] == 1 else grid
-
-
 def plot_labelled_images(images, titles, n_cols=5, size=1.6):
     """Show images (N, H, W, C) in [-1, 1] in a grid with one title each (e.g. class names); returns the Figure.
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.notebook_cells import NOTEBOOKS, code_cells, without_save_mark
+from tools.notebook_cells import NOTEBOOKS, code_cells, without_save_mark
 from tools.sync_saved_cells import module_definitions, statement_name
 
 GAN_UTILS = Path(__file__).parents[1] / "gan_utils"

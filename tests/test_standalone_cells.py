@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from gan_utils import data
-from tests.notebook_cells import code_cells, tagged
+from tools.notebook_cells import code_cells, tagged
 
 ALLOWED_IMPORTS = {"keras", "tensorflow", "numpy", "matplotlib"} | set(sys.stdlib_module_names)
 GIVEN_DATASET = """
@@ -28,7 +28,7 @@ CASES = {
     "01_vanilla_gan_mnist": (["build_mlp_generator", "build_mlp_discriminator", "VanillaGAN"], GIVEN_DATASET),
     "02_dcgan_mnist": (["build_dcgan_generator", "build_dcgan_discriminator", "discriminator_loss", "generator_loss", "GAN"],
                        GIVEN_DATASET),
-    "04_classic_keras_gan": (["build_generator", "build_discriminator", "generator_containing_discriminator"],
+    "04_classic_keras_gan": (["generator_model", "discriminator_model", "generator_containing_discriminator"],
                              "X_train = real_images"),
 }
 
@@ -84,7 +84,7 @@ def test_standalone_cells_run_in_order_without_gan_utils(notebook, tmp_path):
 
 
 def test_every_notebook_marks_its_parameters_cell():
-    from tests.notebook_cells import NOTEBOOKS
+    from tools.notebook_cells import NOTEBOOKS
 
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         assert len(tagged(path.name, "parameters")) == 1, f"{path.name}: tag its Parameters cell 'parameters'"

@@ -1,4 +1,4 @@
-"""The code cells of the series' notebooks, read as tests (and benchmarks) need them.
+"""The code cells of the series' notebooks, read as tests and benchmarks need them.
 
 Three kinds of cell matter here:
 

@@ -6,9 +6,10 @@ Run from the repository root (not part of the test suite):
     python -m benchmarks.benchmark_training --settings      # GAN.fit's defaults against XLA, steps_per_execution, precision
 
 Every loop trains the seed-000 DCGAN (gan_utils.models, same initial weights) on the same images
-at the same batch size. The article loops compute in float32, as the articles did; gan_utils' defaults
-are ``hardware.recommended_compile_options()`` and ``hardware.recommended_precision()`` (mixed_bfloat16
-on a CPU with bfloat16 instructions), and where that is not float32 gan_utils in float32 is timed too.
+at the same batch size. The article loops compute in float32, as the articles did; the notebooks' defaults
+are Keras' own compile options (``jit_compile="auto"``: XLA on a GPU, plain ``tf.function`` on a CPU;
+one step per execution) and ``hardware.recommended_precision()`` (mixed_bfloat16 on a CPU with bfloat16
+instructions); where that is not float32, gan_utils in float32 is timed too.
 Each loop first runs ``--warmup`` steps (tracing, XLA compilation), then ``--repeats`` timed runs of
 ``--steps`` steps; the loops take turns within each repeat so that a busy machine slows them all alike.
 Reported: the median over repeats of ms per step and images per second (real images consumed), and how
@@ -35,8 +36,8 @@ GAN_UTILS_FLOAT32 = "gan_utils GAN.fit (defaults, but float32)"
 
 
 def default_settings():
-    """gan_utils' settings for this machine: (compile options, Keras dtype policy)."""
-    return hardware.recommended_compile_options(), hardware.recommended_precision()
+    """The notebooks' settings on this machine: (compile options: Keras' defaults, Keras dtype policy)."""
+    return {}, hardware.recommended_precision()
 
 
 def build_models(seed=0):
@@ -60,9 +61,9 @@ class FitLoop:
             generator, discriminator = build_models()
         finally:
             keras.mixed_precision.set_global_policy("float32")
-        self.gan = training.GAN(generator, discriminator, seed=0)
+        self.gan = training.GAN(generator, discriminator)
         self.gan.compile(keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4), **compile_options)
-        self.steps_per_execution = compile_options.get("steps_per_execution", 1)
+        self.steps_per_execution = self.gan.steps_per_execution
         self.gan.make_train_function()
         self.iterator = iter(data.make_dataset(images, batch_size, shuffle=False).repeat())
 

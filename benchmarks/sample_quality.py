@@ -47,10 +47,14 @@ that every FID/KID is computed against. The GAN and the classifier train on all 
 import argparse
 import gzip
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+if __package__ in (None, ""):  # run as `python benchmarks/sample_quality.py`: import from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 REAL_HELD_OUT = 2000  # at most half of the digits
 
@@ -88,7 +92,9 @@ def load_digits(data, mnist_csv=None, fashion_json=None, mnist_idx=None):
 
     Shuffled with a fixed seed, so that every slice (held-out, reference) mixes the classes.
     """
-    from gan_utils.data import load_mnist, load_mnist_idx, to_unit_range
+    from gan_utils.data import load_mnist, to_unit_range
+
+    from benchmarks.mnist_idx import load_mnist_idx
 
     if data == "fashion5k":
         if fashion_json is None:
@@ -163,7 +169,7 @@ def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_
     keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy(precision)  # the models' compute dtype; variables stay float32
     try:
-        gan = GAN(build_dcgan_generator(), build_dcgan_discriminator(), seed=seed, real_label=real_label)
+        gan = GAN(build_dcgan_generator(), build_dcgan_discriminator(), real_label=real_label)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     gan.compile(generator_optimizer=keras.optimizers.Adam(g_lr, beta_1=beta_1),
@@ -193,8 +199,8 @@ def train_and_measure(config, seed, images, classifier, steps, batch_size, eval_
 # Each notebook's networks, loss, batch size, noise and article's optimizer, and its default run's length in
 # steps on all 60,000 MNIST digits (epochs x batches per epoch). Notebook 01 always trains with its default Adam.
 NOTEBOOK_SETUPS = {
-    "01": dict(loop="gan", batch_size=100, noise="normal", default_steps=50 * 600,
-               description="MLP GAN, GAN.fit, BCE on probabilities", article_optimizer="Adam 2e-4 beta_1 0.5"),
+    "01": dict(loop="vanilla_gan", batch_size=100, noise="normal", default_steps=50 * 600,
+               description="MLP GAN, VanillaGAN.fit, BCE on probabilities", article_optimizer="Adam 2e-4 beta_1 0.5"),
     "03": dict(loop="article_003", batch_size=32, noise="normal", default_steps=10 * 1875,
                description="article 003 DCGAN, train_on_batch with frozen D",
                article_optimizer="Adam 1e-3 (the article's 'adam')"),
@@ -223,14 +229,23 @@ def describe_notebook_setup(notebook, optimizer):
     return f"notebook {notebook}: {setup['description']}, {optimizer_text}"
 
 
-def build_notebook_networks(notebook):
-    from gan_utils import models
+# Where each notebook's networks are defined: gan_utils for notebook 01's (shown there and kept), the notebook
+# itself for 03's and 04's, which live only there (read with tools.notebook_cells).
+NOTEBOOK_NETWORKS = {"03": ("03_fashion_mnist_dcgan", "build_generator", "build_discriminator"),
+                     "04": ("04_classic_keras_gan", "generator_model", "discriminator_model")}
 
+
+def build_notebook_networks(notebook):
+    """(generator, discriminator) of notebook ``notebook``, built by the notebook's own code."""
     if notebook == "01":
-        return models.build_mlp_generator(), models.build_mlp_discriminator(sigmoid_output=True)
-    if notebook == "03":
-        return models.build_fashion_mnist_generator(), models.build_fashion_mnist_discriminator()
-    return models.build_keras_gan_generator(), models.build_keras_gan_discriminator()
+        from gan_utils import models
+
+        return models.build_mlp_generator(), models.build_mlp_discriminator()
+    from tools.notebook_cells import definitions
+
+    name, build_generator, build_discriminator = NOTEBOOK_NETWORKS[notebook]
+    namespace = definitions(name, build_generator, build_discriminator)
+    return namespace[build_generator](), namespace[build_discriminator]()
 
 
 def train_notebook_networks(notebook, images, steps, seed, optimizer="article", every=None, on_every=None):
@@ -241,12 +256,9 @@ def train_notebook_networks(notebook, images, steps, seed, optimizer="article", 
     """
     import keras
 
-    try:
-        from benchmarks import article_loops  # python -m benchmarks.sample_quality
-    except ImportError:
-        import article_loops  # python benchmarks/sample_quality.py
+    from benchmarks import article_loops
     from gan_utils.data import make_dataset
-    from gan_utils.training import GAN
+    from gan_utils.training import VanillaGAN
 
     setup = NOTEBOOK_SETUPS[notebook]
     batch_size = setup["batch_size"]
@@ -257,8 +269,8 @@ def train_notebook_networks(notebook, images, steps, seed, optimizer="article", 
     make_optimizer = make_notebook_optimizer(notebook, optimizer)
     keras.utils.set_random_seed(seed)
     generator, discriminator = build_notebook_networks(notebook)
-    if setup["loop"] == "gan":
-        gan = GAN(generator, discriminator, from_logits=False, seed=seed)
+    if setup["loop"] == "vanilla_gan":
+        gan = VanillaGAN(generator, discriminator)
         gan.compile(make_optimizer(), make_optimizer())
         fit_in_chunks(gan, make_dataset(images, batch_size, seed=seed).repeat(), steps, every,
                       on_every and (lambda step: on_every(step, generator)))

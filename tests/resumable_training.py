@@ -29,9 +29,10 @@ class PrintSteps(keras.callbacks.Callback):
 
 
 def build_gan():
+    keras.utils.set_random_seed(0)
     generator = keras.Sequential([keras.Input((LATENT_DIM,)), layers.Dense(28 * 28, activation="tanh"), layers.Reshape((28, 28, 1))])
     discriminator = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(16, activation="relu"), layers.Dense(1)])
-    gan = training.GAN(generator, discriminator, seed=0)
+    gan = training.GAN(generator, discriminator, latent_dim=LATENT_DIM)
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
     return gan
 

@@ -1,76 +1,166 @@
+"""Checkpoints, the generator average and the sample grids: what notebook 02 relies on to resume and to draw."""
+
+import json
+import math
+import pathlib
+
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+from keras import layers
 
-from gan_utils import callbacks, data, models, training
+from gan_utils import callbacks, training
+
+LATENT_DIM = 8
 
 
-def compiled_gan(generator=None, discriminator=None):
-    gan = training.GAN(generator or models.build_dcgan_generator(), discriminator or models.build_dcgan_discriminator(), seed=0)
+def tiny_gan(seed=0, generator_width=16):
+    keras.utils.set_random_seed(seed)
+    generator = keras.Sequential([keras.Input((LATENT_DIM,)), layers.Dense(generator_width, activation="relu"),
+                                  layers.Dense(28 * 28, activation="tanh"), layers.Reshape((28, 28, 1))])
+    discriminator = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(16),
+                                      layers.BatchNormalization(), layers.LeakyReLU(), layers.Dense(1)])
+    gan = training.GAN(generator, discriminator, latent_dim=LATENT_DIM)
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
     return gan
 
 
-def tiny_dataset(batches=2):
-    images, _ = data.load_mnist_sample()
-    return data.make_dataset(images[: 8 * batches], 8, shuffle=False)
+def tiny_dataset(batches=2, batch_size=8):
+    images = np.random.default_rng(0).uniform(-1, 1, (batch_size * batches, 28, 28, 1)).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
 
 
-def test_restored_checkpoint_gives_bit_identical_generator_output(tmp_path):
-    keras.utils.set_random_seed(1)
-    gan = compiled_gan()
-    gan.fit(tiny_dataset(), epochs=1, verbose=0, shuffle=False)
-    checkpoint = callbacks.GANCheckpoint(gan, tmp_path)
-    checkpoint.save(1)
-    noise = np.random.default_rng(0).normal(size=(4, 100)).astype("float32")
-    expected = np.array(gan.generator(noise, training=False))
+def all_weights(gan):
+    return [np.array(weight) for weight in gan.generator.weights + gan.discriminator.weights]
 
-    restored = compiled_gan()
-    assert not np.array_equal(np.array(restored.generator(noise, training=False)), expected)
-    restored_checkpoint = callbacks.GANCheckpoint(restored, tmp_path)
-    assert restored_checkpoint.restore_latest() == 1
-    np.testing.assert_array_equal(np.array(restored.generator(noise, training=False)), expected)
-    assert restored.generator_optimizer.iterations.numpy() == gan.generator_optimizer.iterations.numpy() == 2
+
+def test_a_restored_checkpoint_holds_both_networks_and_both_optimizers_exactly(tmp_path):
+    gan = tiny_gan(seed=1)
+    gan.fit(tiny_dataset(), epochs=1, verbose=0)
+    callbacks.GANCheckpoint(gan, tmp_path).save(1)
+
+    restored = tiny_gan(seed=2)  # other initial weights
+    assert any(not np.array_equal(a, b) for a, b in zip(all_weights(restored), all_weights(gan)))
+    assert callbacks.GANCheckpoint(restored, tmp_path).restore_latest() == 1
+    for restored_weight, trained_weight in zip(all_weights(restored), all_weights(gan)):
+        np.testing.assert_array_equal(restored_weight, trained_weight)  # the discriminator's, moving statistics too
+    for optimizer, trained in ((restored.generator_optimizer, gan.generator_optimizer),
+                               (restored.discriminator_optimizer, gan.discriminator_optimizer)):
+        assert int(optimizer.iterations) == int(trained.iterations) == 2
+        for slot, trained_slot in zip(optimizer.variables, trained.variables):  # Adam's moments
+            np.testing.assert_array_equal(np.array(slot), np.array(trained_slot))
 
 
 def test_restore_from_an_empty_folder_starts_at_epoch_zero(tmp_path):
-    assert callbacks.GANCheckpoint(compiled_gan(), tmp_path / "none-yet").restore_latest() == 0
+    assert callbacks.GANCheckpoint(tiny_gan(), tmp_path / "none-yet").restore_latest() == 0
 
 
 def test_checkpoint_of_another_architecture_is_refused_clearly(tmp_path):
-    callbacks.GANCheckpoint(compiled_gan(), tmp_path).save(1)
-    small_generator = keras.Sequential([keras.Input((100,)), keras.layers.Dense(28 * 28), keras.layers.Reshape((28, 28, 1))])
-    other = compiled_gan(generator=small_generator)
+    callbacks.GANCheckpoint(tiny_gan(), tmp_path).save(1)
     with pytest.raises(callbacks.CheckpointMismatchError, match="different architecture"):
-        callbacks.GANCheckpoint(other, tmp_path).restore_latest()
+        callbacks.GANCheckpoint(tiny_gan(generator_width=32), tmp_path).restore_latest()
 
 
 def test_training_saves_a_frame_per_epoch_and_checkpoints_every_n_and_at_the_end(tmp_path):
-    gan = compiled_gan()
+    gan = tiny_gan()
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path / "checkpoints")
-    grids = callbacks.SampleGridCallback(np.zeros((4, 100), "float32"), tmp_path / "frames", show=False)
-    saves = callbacks.CheckpointCallback(checkpoint, every_n_epochs=2)
-    gan.fit(tiny_dataset(1), epochs=3, verbose=0, shuffle=False, callbacks=[grids, saves])
+    grids = callbacks.SampleGridCallback(np.zeros((4, LATENT_DIM), "float32"), tmp_path / "frames", show=False)
+    gan.fit(tiny_dataset(1), epochs=3, verbose=0, callbacks=[grids, callbacks.CheckpointCallback(checkpoint, every_n_epochs=2)])
     assert sorted(path.name for path in (tmp_path / "frames").iterdir()) == ["epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]
     assert [path.rsplit("-", 1)[1] for path in checkpoint.manager.checkpoints] == ["2", "3"]
+    assert len(checkpoint.history["g_loss"]) == 3
+
+
+def test_checkpoint_callback_never_saves_an_epoch_whose_logs_hold_a_nan(tmp_path):
+    """Alone, without DivergenceMonitor in front of it: the guard of CheckpointCallback itself."""
+    checkpoint = callbacks.GANCheckpoint(tiny_gan(), tmp_path)
+    saver = callbacks.CheckpointCallback(checkpoint, every_n_epochs=1)
+    saver.on_epoch_end(0, {"d_loss": 1.0, "g_loss": 0.5})
+    saver.on_epoch_end(1, {"d_loss": math.nan, "g_loss": 0.5})
+    saver.on_epoch_end(2, {"d_loss": 1.0, "g_loss": math.inf})
+    saver.on_train_end()
+    assert [path.rsplit("-", 1)[1] for path in checkpoint.manager.checkpoints] == ["1"]
+    assert checkpoint.history == {"d_loss": [1.0], "g_loss": [0.5]}
+
+
+def test_history_is_written_atomically_so_a_save_killed_while_writing_leaves_the_last_one(tmp_path, monkeypatch):
+    checkpoint = callbacks.GANCheckpoint(tiny_gan(), tmp_path)
+    checkpoint.record_epoch(1, {"g_loss": 1.0})
+    checkpoint.save(1)
+    checkpoint.record_epoch(2, {"g_loss": 2.0})
+
+    write_text = pathlib.Path.write_text
+
+    def dies_half_way(path, text, *args, **kwargs):  # stands for the process being killed during the write
+        write_text(path, text[: len(text) // 2], *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pathlib.Path, "write_text", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(2)
+    monkeypatch.undo()
+    assert json.loads(checkpoint.history_path.read_text()) == {"g_loss": [1.0]}
 
 
 def test_training_resumes_from_the_latest_checkpoint(tmp_path):
-    gan = compiled_gan()
+    gan = tiny_gan()
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path)
-    gan.fit(tiny_dataset(1), epochs=2, verbose=0, shuffle=False, callbacks=[callbacks.CheckpointCallback(checkpoint, 1)])
+    gan.fit(tiny_dataset(1), epochs=2, verbose=0, callbacks=[callbacks.CheckpointCallback(checkpoint, 1)])
 
-    resumed = compiled_gan()
-    resumed_checkpoint = callbacks.GANCheckpoint(resumed, tmp_path)
-    initial_epoch = resumed_checkpoint.restore_latest()
-    history = resumed.fit(tiny_dataset(1), epochs=3, initial_epoch=initial_epoch, verbose=0, shuffle=False)
+    resumed = tiny_gan()
+    initial_epoch = callbacks.GANCheckpoint(resumed, tmp_path).restore_latest()
+    history = resumed.fit(tiny_dataset(1), epochs=3, initial_epoch=initial_epoch, verbose=0)
     assert initial_epoch == 2 and history.epoch == [2]
-    assert resumed.generator_optimizer.iterations.numpy() == 3
+    assert int(resumed.generator_optimizer.iterations) == 3
+
+
+def test_start_says_whether_it_starts_continues_or_has_nothing_left_to_train(tmp_path, capsys):
+    gan = tiny_gan()
+    checkpoint = callbacks.GANCheckpoint(gan, tmp_path)
+    assert checkpoint.start(epochs=2) == 0
+    assert "Starting from scratch" in capsys.readouterr().out
+    gan.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[callbacks.CheckpointCallback(checkpoint, 1)])
+
+    assert callbacks.GANCheckpoint(tiny_gan(), tmp_path).start(epochs=2) == 1
+    assert "Continuing after epoch 1 of 2" in capsys.readouterr().out
+
+    assert callbacks.GANCheckpoint(tiny_gan(), tmp_path).start(epochs=1) == 1
+    printed = capsys.readouterr().out
+    assert "Nothing left to train" in printed and "Raise EPOCHS" in printed and "RESUME = False" in printed
+
+
+def test_start_without_resume_deletes_the_old_checkpoints_and_trains_from_scratch(tmp_path, capsys):
+    gan = tiny_gan(seed=1)
+    checkpoint = callbacks.GANCheckpoint(gan, tmp_path)
+    gan.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[callbacks.CheckpointCallback(checkpoint, 1)])
+
+    fresh = tiny_gan(seed=2)
+    untrained = all_weights(fresh)
+    fresh_checkpoint = callbacks.GANCheckpoint(fresh, tmp_path)
+    assert fresh_checkpoint.start(epochs=1, resume=False) == 0
+    assert "deleted the old checkpoints" in capsys.readouterr().out
+    for weight, before in zip(all_weights(fresh), untrained):
+        np.testing.assert_array_equal(weight, before)
+    assert fresh_checkpoint.history == {} and not fresh_checkpoint.history_path.exists()
+    fresh.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[callbacks.CheckpointCallback(fresh_checkpoint, 1)])
+    assert [path.rsplit("-", 1)[1] for path in fresh_checkpoint.manager.checkpoints] == ["1"]
+
+
+def test_a_checkpoint_of_other_data_is_refused_rather_than_continued(tmp_path):
+    gan = tiny_gan()
+    callbacks.GANCheckpoint(gan, tmp_path, run_info={"data": "sample", "latent_dim": LATENT_DIM}).save(1)
+    same = callbacks.GANCheckpoint(tiny_gan(), tmp_path, run_info={"data": "sample", "latent_dim": LATENT_DIM})
+    assert same.restore_latest() == 1
+    other = callbacks.GANCheckpoint(tiny_gan(), tmp_path, run_info={"data": "keras", "latent_dim": LATENT_DIM})
+    with pytest.raises(callbacks.CheckpointMismatchError, match=r"data='sample' \(this run: 'keras'\).*RESUME = False"):
+        other.restore_latest()
+    assert callbacks.GANCheckpoint(tiny_gan(), tmp_path, run_info={"data": "keras"}).start(1, resume=False) == 0
 
 
 def test_checkpoint_callback_rejects_a_bad_interval(tmp_path):
     with pytest.raises(ValueError, match="every_n_epochs"):
-        callbacks.CheckpointCallback(callbacks.GANCheckpoint(compiled_gan(), tmp_path), every_n_epochs=0)
+        callbacks.CheckpointCallback(callbacks.GANCheckpoint(tiny_gan(), tmp_path), every_n_epochs=0)
 
 
 class GeneratorWeightsRecorder(keras.callbacks.Callback):
@@ -87,13 +177,6 @@ class GeneratorWeightsRecorder(keras.callbacks.Callback):
         self.snapshots.append(training.snapshot_weights(self.model.generator))
 
 
-def mlp_gan(steps_per_execution=1):
-    keras.utils.set_random_seed(3)
-    gan = training.GAN(models.build_mlp_generator(), models.build_mlp_discriminator(), from_logits=False, seed=0)
-    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), steps_per_execution=steps_per_execution)
-    return gan
-
-
 def expected_average(snapshots, steps_per_callback, decay):
     """The EMA as documented: warmed-up decay per step, applied to the weights seen at each callback."""
     average = snapshots[0]
@@ -106,7 +189,8 @@ def expected_average(snapshots, steps_per_callback, decay):
 
 @pytest.mark.parametrize("steps_per_execution", [1, 3])
 def test_generator_ema_averages_every_step_also_with_steps_per_execution(steps_per_execution):
-    gan = mlp_gan(steps_per_execution)
+    gan = tiny_gan()
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), steps_per_execution=steps_per_execution)
     recorder, ema = GeneratorWeightsRecorder(), callbacks.GeneratorEMA(decay=0.9)
     gan.fit(tiny_dataset(batches=6), epochs=1, verbose=0, callbacks=[recorder, ema])
 
@@ -118,14 +202,14 @@ def test_generator_ema_averages_every_step_also_with_steps_per_execution(steps_p
 
 
 def test_checkpoint_saves_and_restores_the_generator_average(tmp_path):
-    gan, ema = mlp_gan(), callbacks.GeneratorEMA(decay=0.9)
+    gan, ema = tiny_gan(), callbacks.GeneratorEMA(decay=0.9)
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path, ema=ema)
     gan.fit(tiny_dataset(batches=3), epochs=1, verbose=0, callbacks=[ema])
     checkpoint.save(1)
     saved_average = training.snapshot_weights(ema.ema_generator)
     assert training.count_changed_weights(gan.generator, saved_average) > 0  # the average is not the generator
 
-    resumed, resumed_ema = mlp_gan(), callbacks.GeneratorEMA(decay=0.9)
+    resumed, resumed_ema = tiny_gan(), callbacks.GeneratorEMA(decay=0.9)
     assert callbacks.GANCheckpoint(resumed, tmp_path, ema=resumed_ema).restore_latest() == 1
     assert int(resumed_ema.step.numpy()) == 3
     assert training.count_changed_weights(resumed_ema.ema_generator, saved_average) == 0
@@ -137,44 +221,28 @@ def test_checkpoint_saves_and_restores_the_generator_average(tmp_path):
         np.testing.assert_allclose(np.array(average), keep * old + (1 - keep) * new, rtol=1e-5, atol=1e-6)
 
 
-def test_checkpoint_saved_without_an_average_resumes_with_one(tmp_path):
-    gan = mlp_gan()
-    gan.fit(tiny_dataset(batches=2), epochs=1, verbose=0)
-    callbacks.GANCheckpoint(gan, tmp_path).save(1)  # no ema=: as before GeneratorEMA was checkpointed
-
-    resumed, ema = mlp_gan(), callbacks.GeneratorEMA(decay=0.9)
-    assert callbacks.GANCheckpoint(resumed, tmp_path, ema=ema).restore_latest() == 1
-    assert training.count_changed_weights(resumed.generator, training.snapshot_weights(gan.generator)) == 0
-    # The average starts from the restored generator, not from the untrained copy it was built from.
-    assert training.count_changed_weights(ema.ema_generator, training.snapshot_weights(gan.generator)) == 0
-    assert int(ema.step.numpy()) == 0
-
-
-def test_notebook_02_callbacks_run_under_the_gpu_compile_options(tmp_path):
-    """Notebook 02's fit() on a GPU, run on the CPU: XLA and 32 steps per execution, with all its callbacks.
+def test_the_callbacks_of_notebook_02_work_under_a_gpus_settings(tmp_path):
+    """XLA and 32 steps per execution, run on the CPU with all of notebook 02's callbacks.
 
     40 batches an epoch are one execution of 32 steps and one of 8: every step trains, each epoch draws its
     frame, and the checkpoint of the last epoch restores the same generator and its average.
     """
-    from gan_utils import hardware
-
-    gpu_options = hardware.recommended_compile_options(has_gpu=True, distributed=False)
-    assert gpu_options["steps_per_execution"] == 32
-    gan = training.GAN(models.build_dcgan_generator(), models.build_dcgan_discriminator(), seed=0, real_label=0.9)
-    gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5), **gpu_options)
+    gan = tiny_gan()
+    gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5),
+                jit_compile=True, steps_per_execution=32)
     average = callbacks.GeneratorEMA(decay=0.9)
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path / "checkpoints", ema=average)
-    grids = callbacks.SampleGridCallback(np.zeros((4, 100), "float32"), tmp_path / "frames", show=False)
+    grids = callbacks.SampleGridCallback(np.zeros((4, LATENT_DIM), "float32"), tmp_path / "frames", show=False)
     history = gan.fit(tiny_dataset(40), epochs=2, verbose=0,
                       callbacks=[callbacks.DivergenceMonitor(), average, grids, callbacks.CheckpointCallback(checkpoint, 1)])
 
     assert gan.jit_compile is True
-    assert gan.generator_optimizer.iterations.numpy() == gan.discriminator_optimizer.iterations.numpy() == 80
+    assert int(gan.generator_optimizer.iterations) == int(gan.discriminator_optimizer.iterations) == 80
+    assert int(average.step.numpy()) == 80
     assert all(np.isfinite(value) for values in history.history.values() for value in values)
     assert sorted(path.name for path in (tmp_path / "frames").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
-    noise = np.random.default_rng(0).normal(size=(4, 100)).astype("float32")
-    restored = compiled_gan()
-    restored_average = callbacks.GeneratorEMA(decay=0.9)
+    noise = np.random.default_rng(0).normal(size=(4, LATENT_DIM)).astype("float32")
+    restored, restored_average = tiny_gan(seed=5), callbacks.GeneratorEMA(decay=0.9)
     assert callbacks.GANCheckpoint(restored, tmp_path / "checkpoints", ema=restored_average).restore_latest() == 2
     np.testing.assert_array_equal(restored.generator(noise), gan.generator(noise))
     np.testing.assert_array_equal(restored_average.ema_generator(noise), average.ema_generator(noise))

@@ -86,48 +86,10 @@ def test_dataset_gives_full_batches_in_unit_range():
 
 
 def test_dataset_refuses_too_few_images_and_bad_batch_size():
-    images = np.zeros((10, 28, 28, 1), np.float32)
+    images = np.full((10, 28, 28, 1), -1.0, np.float32)
     with pytest.raises(ValueError, match="Only 10 images"):
         data.make_dataset(images, batch_size=32)
     with pytest.raises(ValueError, match="positive"):
         data.make_dataset(images, batch_size=0)
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         data.make_dataset(images + 5, batch_size=2)
-
-
-def write_idx(path, array):
-    """An IDX file as MNIST's are written: 00 00 08 (unsigned bytes), the number of dimensions, each size, the bytes."""
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(size.to_bytes(4, "big") for size in array.shape)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wb") as file:
-        file.write(header + array.astype(np.uint8).tobytes())
-
-
-@pytest.mark.parametrize("suffix", ["", ".gz"])
-def test_mnist_idx_files_load_as_the_same_digits(tmp_path, suffix):
-    images, labels = data.load_mnist_sample()
-    pixels = np.rint(images[..., 0] * 127.5 + 127.5).astype(np.uint8)
-    write_idx(tmp_path / f"t10k-images-idx3-ubyte{suffix}", pixels)
-    write_idx(tmp_path / f"t10k-labels-idx1-ubyte{suffix}", labels)
-    loaded_images, loaded_labels = data.load_mnist_idx(tmp_path, split="test")
-    np.testing.assert_array_equal(loaded_images, images)
-    np.testing.assert_array_equal(loaded_labels, labels)
-    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
-        data.load_mnist_idx(tmp_path)  # the train pair is not there
-
-
-def test_mnist_idx_refuses_other_files_and_cut_files(tmp_path):
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"PK\x03\x04 a zip, not IDX")
-    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(5))
-    with pytest.raises(ValueError, match="not an IDX file"):
-        data.load_mnist_idx(tmp_path)
-    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((5, 28, 28)))
-    cut = (tmp_path / "train-images-idx3-ubyte").read_bytes()[:-28]
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(cut)
-    with pytest.raises(ValueError, match="cut short"):
-        data.load_mnist_idx(tmp_path)
-    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((4, 28, 28)))
-    with pytest.raises(ValueError, match="do not belong together"):
-        data.load_mnist_idx(tmp_path)
-    with pytest.raises(ValueError, match="'train' or 'test'"):
-        data.load_mnist_idx(tmp_path, split="validation")

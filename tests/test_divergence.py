@@ -18,7 +18,7 @@ def tiny_gan(generator_lr=1e-3, discriminator_lr=1e-3, generator=None, steps_per
     generator = generator or keras.Sequential(
         [keras.Input((LATENT_DIM,)), layers.Dense(28 * 28, activation="tanh"), layers.Reshape((28, 28, 1))])
     discriminator = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(16, activation="relu"), layers.Dense(1)])
-    gan = training.GAN(generator, discriminator, seed=0)
+    gan = training.GAN(generator, discriminator, latent_dim=LATENT_DIM)
     gan.compile(keras.optimizers.Adam(generator_lr), keras.optimizers.Adam(discriminator_lr),
                 steps_per_execution=steps_per_execution)
     return gan
@@ -65,9 +65,40 @@ def test_the_discriminator_warning_counts_steps_not_calls_with_steps_per_executi
     gan = tiny_gan(generator_lr=0.0, discriminator_lr=5e-2, steps_per_execution=5)
     with pytest.warns(callbacks.GANTrainingWarning, match=r"stayed below 0.05 for 10 steps \(epoch \d, step \d+;") as caught:
         gan.fit(digits(320), epochs=2, verbose=0, callbacks=[callbacks.DivergenceMonitor(patience_steps=10)])
-    step = int(re.search(r"step (\d+);", str(caught[0].message)).group(1))
-    assert step % 5 == 0  # reported at the end of the call in which the streak reached 10 steps
-    assert len([warning for warning in caught if "discriminator has won" in str(warning.message)]) == 1
+    won = [str(warning.message) for warning in caught if "discriminator has won" in str(warning.message)]
+    assert len(won) == 1
+    assert int(re.search(r"step (\d+);", won[0]).group(1)) % 5 == 0  # at the end of the call in which the streak reached 10
+
+
+class RunningMeans:
+    """What Keras hands a callback after each step: each log's mean over the epoch so far."""
+
+    def __init__(self):
+        self.sums, self.steps = {}, 0
+
+    def step(self, **values):
+        self.steps += 1
+        for name, value in values.items():
+            self.sums[name] = self.sums.get(name, 0.0) + value
+        return {name: total / self.steps for name, total in self.sums.items()}
+
+
+def test_the_discriminator_warning_judges_each_step_not_the_epochs_running_mean():
+    """50 healthy steps, then D rejects every fake for 10 steps: the epoch's mean of D(G(z)) stays high
+    (about 0.75), each step's value does not. Steps are fed to the monitor as Keras logs them."""
+    monitor = callbacks.DivergenceMonitor(patience_steps=10)
+    monitor.set_model(tiny_gan())
+    monitor.on_train_begin()
+    monitor.on_epoch_begin(0)
+    means = RunningMeans()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for step in range(60):
+            fake_score = 0.9 if step < 50 else 0.001
+            monitor.on_train_batch_end(step, means.step(d_loss=1.0, g_loss=0.7 if step < 50 else 7.0, fake_score=fake_score))
+    assert means.sums["fake_score"] / means.steps > 0.7
+    won = [str(warning.message) for warning in caught if "discriminator has won" in str(warning.message)]
+    assert len(won) == 1 and "step 60;" in won[0] and "g_loss went from 7.00 to 7.00" in won[0]
 
 
 def test_a_collapsed_generator_gets_a_warning():

@@ -1,4 +1,5 @@
 import keras
+import pytest
 import tensorflow as tf
 
 from gan_utils import hardware
@@ -8,23 +9,55 @@ def test_report_states_versions_and_devices(capsys):
     report = hardware.check_hardware()
     printed = capsys.readouterr().out
     assert report.tensorflow_version == tf.__version__ and report.keras_version == keras.__version__
-    assert f"TensorFlow {tf.__version__}" in printed
+    assert f"TensorFlow {tf.__version__}, Keras {keras.__version__}" in printed
     assert report.has_gpu == bool(tf.config.list_physical_devices("GPU"))
-    if not report.has_gpu:
-        assert "no GPU found" in printed and "Colab" in printed
 
 
-def test_mixed_precision_switch_sets_and_resets_the_policy():
-    try:
-        assert hardware.set_mixed_precision(True) == "mixed_float16"
-        assert keras.mixed_precision.global_policy().name == "mixed_float16"
-    finally:
-        assert hardware.set_mixed_precision(False) == "float32"
-    assert keras.mixed_precision.global_policy().name == "float32"
+def test_without_a_gpu_the_report_says_training_runs_on_the_cpu(monkeypatch, capsys):
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    assert not hardware.check_hardware().has_gpu
+    printed = capsys.readouterr().out
+    assert "No GPU found" in printed and "Colab" in printed
 
 
-def test_memory_growth_counts_gpus():
-    assert hardware.enable_memory_growth() == len(tf.config.list_physical_devices("GPU"))
+def test_with_a_gpu_the_report_lists_it_and_does_not_warn(monkeypatch, capsys):
+    fake_gpu = tf.config.PhysicalDevice(name="/physical_device:GPU:0", device_type="GPU")
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [fake_gpu] if kind == "GPU" else [])
+    report = hardware.check_hardware()
+    printed = capsys.readouterr().out
+    assert report.has_gpu and report.gpus == ["/physical_device:GPU:0"]
+    assert "GPU:0" in printed and "No GPU found" not in printed
+
+
+@pytest.mark.parametrize("older, newer", [("2.9", "2.16"), ("2.16.1", "2.20.0"), ("3.9.2", "3.13"), ("2.20.0rc1", "2.21.0"),
+                                          ("3.13.2", "3.15.1")])
+def test_versions_compare_as_numbers_not_as_strings(older, newer):
+    assert hardware.version_tuple(older) < hardware.version_tuple(newer)
+    assert hardware.version_tuple("2.21.0rc1") == (2, 21, 0) and hardware.version_tuple("3.13.2.dev2026") == (3, 13, 2)
+
+
+def test_a_too_old_tensorflow_or_keras_gets_a_clear_message_naming_the_upgrade():
+    hardware.check_versions({"TensorFlow": hardware.MINIMUM_VERSIONS["TensorFlow"], "Keras": "3.13.2"})  # the oldest tested
+    with pytest.raises(RuntimeError, match=r"TensorFlow 2.9.1 \(this series needs 2.20 or newer\).*pip install -U tensorflow keras"):
+        hardware.check_versions({"TensorFlow": "2.9.1", "Keras": "3.15.1"})  # as strings, "2.9.1" > "2.20"
+    with pytest.raises(RuntimeError, match=r"Keras 2.15.0 \(this series needs 3.13"):
+        hardware.check_versions({"TensorFlow": "2.21.0", "Keras": "2.15.0"})
+
+
+def test_memory_growth_is_set_on_every_gpu_and_a_late_call_says_what_to_do(monkeypatch):
+    gpus = [tf.config.PhysicalDevice(name=f"/physical_device:GPU:{n}", device_type="GPU") for n in range(2)]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus if kind == "GPU" else [])
+    set_on = []
+    monkeypatch.setattr(tf.config.experimental, "set_memory_growth", lambda gpu, enabled: set_on.append((gpu.name, enabled)))
+    assert hardware.enable_memory_growth() == 2
+    assert set_on == [(gpu.name, True) for gpu in gpus]
+
+    def already_initialised(gpu, enabled):
+        raise RuntimeError("Physical devices cannot be modified after being initialized")
+
+    monkeypatch.setattr(tf.config.experimental, "set_memory_growth", already_initialised)
+    with pytest.raises(RuntimeError, match="restart the kernel and call enable_memory_growth"):
+        hardware.enable_memory_growth()
 
 
 def write_cpuinfo(tmp_path, flags):
@@ -44,7 +77,7 @@ def test_cpu_bfloat16_is_read_from_the_cpu_flags(tmp_path):
 def test_recommended_precision_is_bfloat16_only_on_a_cpu_that_has_it():
     assert hardware.recommended_precision(has_gpu=False, cpu_bfloat16=True) == "mixed_bfloat16"
     assert hardware.recommended_precision(has_gpu=False, cpu_bfloat16=False) == "float32"
-    assert hardware.recommended_precision(has_gpu=True, cpu_bfloat16=True) == "float32"  # GPU: not yet measured
+    assert hardware.recommended_precision(has_gpu=True, cpu_bfloat16=True) == "float32"  # GPU: Keras' default
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
     expected = "mixed_bfloat16" if hardware.cpu_has_bfloat16() and not has_gpu else "float32"
     assert hardware.recommended_precision() == expected

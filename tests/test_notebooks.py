@@ -1,4 +1,4 @@
-"""The notebooks follow the series' conventions, so nbval really checks them."""
+"""The notebooks follow the series' conventions: nbval really checks them, and they read as teaching."""
 
 import json
 import re
@@ -10,8 +10,16 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
 
 
+def cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
 def code_cells(path):
-    return [cell for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"]
+    return [cell for cell in cells(path) if cell["cell_type"] == "code"]
+
+
+def markdown(path):
+    return ["".join(cell["source"]) for cell in cells(path) if cell["cell_type"] == "markdown"]
 
 
 def is_checked(cell):
@@ -56,3 +64,40 @@ def test_nbval_comparison_ignores_stderr_streams():
     ]
     compared = nbval_plugin.transform_streams_for_comparison(outputs)
     assert compared == [{"output_type": "stream", "stdout": "shape (None, 1)\n"}]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_teaches_in_at_most_1200_words(path):
+    words = sum(len(text.split()) for text in markdown(path))
+    assert words <= 1200, f"{path.name} has {words} markdown words: measurements and logs belong in docs/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_text_speaks_to_students_not_of_issues_or_the_test_suite(path):
+    texts = markdown(path)
+    assert not [text for text in texts if re.search(r"\bissues?\b", text, re.I)], "a notebook speaks of an issue"
+    about_tests = [text for text in texts if re.search(r"\b(tests?|test suite|nbval|pytest|CI)\b", text)]
+    assert len(about_tests) <= 1, f"{path.name} speaks of tests in {len(about_tests)} cells: {[t[:60] for t in about_tests]}"
+    if about_tests:  # the one line, at the Parameters cell
+        index = next(i for i, cell in enumerate(cells(path)) if "parameters" in cell.get("metadata", {}).get("tags", []))
+        assert "".join(cells(path)[index - 1]["source"]) == about_tests[0], "only the Parameters cell's text may say how tests run"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_colab_install_cell_stays_python_without_its_pip_line(path):
+    install = [cell for cell in code_cells(path) if "%pip install" in "".join(cell["source"])]
+    assert len(install) == 1, f"{path.name}: one Colab install cell"
+    source = "".join(install[0]["source"])
+    without_magic = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("%"))
+    compile(without_magic, f"{path.name} install cell", "exec")  # a SyntaxError (an `if` left with no body) fails here
+    assert "find_spec(\"gan_utils\")" in source  # it installs only where gan_utils is missing
+
+
+def test_notebook_02_explains_tensorflows_remapper_line_before_its_first_training_cell():
+    """Some CPUs print `remapper failed: ... LeakyReluGrad ... BiasAdd` in red when the DCGAN trains: notebook 02,
+    where students first see it, says what it is before the cell that prints it."""
+    path = next(path for path in NOTEBOOKS if path.name.startswith("02_"))
+    all_cells = cells(path)
+    first_fit = next(i for i, cell in enumerate(all_cells) if cell["cell_type"] == "code" and ".fit(" in "".join(cell["source"]))
+    before = " ".join("".join(cell["source"]) for cell in all_cells[:first_fit] if cell["cell_type"] == "markdown")
+    assert re.search(r"remapper failed.*LeakyReluGrad.*BiasAdd.*training is unaffected", before, re.S)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from gan_utils import callbacks
@@ -117,10 +118,13 @@ def test_killed_training_resumes_from_the_last_checkpoint_with_history_and_frame
     last_frame = iio.imread(tmp_path / "frames" / f"epoch_{EPOCHS:04d}.png")
     np.testing.assert_array_equal(gif[-1][..., 0], last_frame if last_frame.ndim == 2 else last_frame[..., 0])
 
-    # The checkpoint holds the epoch counter and both optimizers' state.
+    # The checkpoint holds the epoch counter, both optimizers' state and both networks, trained.
     gan = resumable_training.build_gan()
+    untrained = [np.array(weight) for weight in gan.generator.weights + gan.discriminator.weights]
     assert callbacks.GANCheckpoint(gan, tmp_path / "checkpoints").restore_latest() == EPOCHS
     assert int(gan.generator_optimizer.iterations) == int(gan.discriminator_optimizer.iterations) == EPOCHS * steps
+    restored = [np.array(weight) for weight in gan.generator.weights + gan.discriminator.weights]
+    assert all(not np.array_equal(before, after) for before, after in zip(untrained, restored))
 
 
 def test_a_write_that_dies_half_way_leaves_the_previous_file(tmp_path):
@@ -131,10 +135,8 @@ def test_a_write_that_dies_half_way_leaves_the_previous_file(tmp_path):
         temporary.write_text('{"g_loss": [1.0, 2')
         raise KeyboardInterrupt  # stands for the process being killed here
 
-    try:
+    with pytest.raises(KeyboardInterrupt):
         callbacks.replace_atomically(path, dies_half_way)
-    except KeyboardInterrupt:
-        pass
     assert json.loads(path.read_text()) == {"g_loss": [1.0]}
     callbacks.replace_atomically(path, lambda temporary: temporary.write_text('{"g_loss": [1.0, 2.0]}'))
     assert json.loads(path.read_text()) == {"g_loss": [1.0, 2.0]} and sorted(tmp_path.iterdir()) == [path]

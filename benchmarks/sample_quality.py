@@ -92,9 +92,7 @@ def load_digits(data, mnist_csv=None, fashion_json=None, mnist_idx=None):
 
     Shuffled with a fixed seed, so that every slice (held-out, reference) mixes the classes.
     """
-    from gan_utils.data import load_mnist, to_unit_range
-
-    from benchmarks.mnist_idx import load_mnist_idx
+    from gan_utils.data import load_mnist, load_mnist_idx, to_unit_range
 
     if data == "fashion5k":
         if fashion_json is None:
@@ -229,18 +227,14 @@ def describe_notebook_setup(notebook, optimizer):
     return f"notebook {notebook}: {setup['description']}, {optimizer_text}"
 
 
-# Where each notebook's networks are defined: gan_utils for notebook 01's (shown there and kept), the notebook
-# itself for 03's and 04's, which live only there (read with tools.notebook_cells).
-NOTEBOOK_NETWORKS = {"03": ("03_fashion_mnist_dcgan", "build_generator", "build_discriminator"),
+# Where each notebook's networks are defined: in the notebook itself (read with tools.notebook_cells).
+NOTEBOOK_NETWORKS = {"01": ("01_vanilla_gan_mnist", "build_mlp_generator", "build_mlp_discriminator"),
+                     "03": ("03_fashion_mnist_dcgan", "build_generator", "build_discriminator"),
                      "04": ("04_classic_keras_gan", "generator_model", "discriminator_model")}
 
 
 def build_notebook_networks(notebook):
     """(generator, discriminator) of notebook ``notebook``, built by the notebook's own code."""
-    if notebook == "01":
-        from gan_utils import models
-
-        return models.build_mlp_generator(), models.build_mlp_discriminator()
     from tools.notebook_cells import definitions
 
     name, build_generator, build_discriminator = NOTEBOOK_NETWORKS[notebook]

@@ -38,16 +38,19 @@ class SampleGridCallback(keras.callbacks.Callback):
     """After every epoch, draw images from one fixed noise batch and save them as a PNG grid.
 
     Fixed noise makes the frames comparable: the same "seed" digit improving epoch by epoch.
+    ``generator_inputs``: the noise (N, latent_dim), or a list of what a generator with several inputs
+    takes (notebook 07's: ``[noise, labels]``). ``n_cols``: images per row (default: a square grid).
     Frames are ``output_dir/epoch_0001.png``, ... (numbered from 1), written atomically; a resumed
     run overwrites the frames of epochs it repeats, so :meth:`saved_frames` has each epoch once.
     With ``show``, the latest grid is shown in the notebook, updated in place.
     """
 
-    def __init__(self, noise, output_dir, show=True):
+    def __init__(self, generator_inputs, output_dir, show=True, n_cols=None):
         super().__init__()
-        self.noise = np.asarray(noise, dtype=np.float32)
+        self.generator_inputs = generator_inputs
         self.output_dir = Path(output_dir)
         self.show = show
+        self.n_cols = n_cols
         self._display = None
         self._first_epoch = True
 
@@ -61,8 +64,8 @@ class SampleGridCallback(keras.callbacks.Callback):
 
     def save_frame(self, epoch_number):
         """Draw the grid for the fixed noise and save it as the frame of ``epoch_number``; returns its path."""
-        images = keras.ops.convert_to_numpy(self.model.generator(self.noise, training=False))
-        return replace_atomically(self.frame_path(epoch_number), lambda temporary: save_image_grid(images, temporary))
+        images = keras.ops.convert_to_numpy(self.model.generator(self.generator_inputs, training=False))
+        return replace_atomically(self.frame_path(epoch_number), lambda temporary: save_image_grid(images, temporary, self.n_cols))
 
     def on_train_begin(self, logs=None):
         self._first_epoch = True
@@ -298,10 +301,12 @@ class DivergenceMonitor(keras.callbacks.Callback):
     - ``fake_score`` below ``fake_score_floor`` for ``patience_steps`` steps in a row: the discriminator
       rejects every fake and the generator gets no useful gradient; a :class:`GANTrainingWarning`.
     - after every epoch, the generator's images for ``num_samples`` different noise vectors have a
-      :func:`sample_diversity` below ``diversity_floor``: the generator collapsed; a warning.
+      :func:`sample_diversity` below ``diversity_floor``: the generator collapsed; a warning. A generator
+      with several inputs gets ``generator_inputs`` (notebook 07's: ``[noise, labels]``) instead.
     """
 
-    def __init__(self, patience_steps=100, fake_score_floor=0.05, diversity_floor=0.05, num_samples=16, seed=0):
+    def __init__(self, patience_steps=100, fake_score_floor=0.05, diversity_floor=0.05, num_samples=16, seed=0,
+                 generator_inputs=None):
         super().__init__()
         if int(patience_steps) < 1:
             raise ValueError(f"patience_steps must be a positive integer, got {patience_steps}.")
@@ -310,10 +315,12 @@ class DivergenceMonitor(keras.callbacks.Callback):
         self.diversity_floor = float(diversity_floor)
         self.num_samples = int(num_samples)
         self.seed = seed
+        self.generator_inputs = generator_inputs
 
     def on_train_begin(self, logs=None):
-        latent_dim = self.model.generator.input_shape[-1]
-        self.noise = np.random.default_rng(self.seed).normal(size=(self.num_samples, latent_dim)).astype("float32")
+        if self.generator_inputs is None:
+            latent_dim = self.model.generator.input_shape[-1]
+            self.generator_inputs = np.random.default_rng(self.seed).normal(size=(self.num_samples, latent_dim)).astype("float32")
         self._losing_steps, self._losing_since_g_loss = 0, None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -363,11 +370,11 @@ class DivergenceMonitor(keras.callbacks.Callback):
                 "like the generator's tanh output.", GANTrainingWarning, stacklevel=2)
 
     def on_epoch_end(self, epoch, logs=None):
-        images = keras.ops.convert_to_numpy(self.model.generator(self.noise, training=False))
+        images = keras.ops.convert_to_numpy(self.model.generator(self.generator_inputs, training=False))
         diversity = sample_diversity(images)
         if diversity < self.diversity_floor:
             warnings.warn(
-                f"The generator may have collapsed: after epoch {epoch + 1} its images for {self.num_samples} "
+                f"The generator may have collapsed: after epoch {epoch + 1} its images for {len(images)} "
                 f"different noise vectors are nearly identical (diversity {diversity:.3f} < {self.diversity_floor}). "
                 "Training rarely recovers from this; restart from an earlier checkpoint with lower learning rates, "
                 "or a discriminator that trains less.", GANTrainingWarning, stacklevel=2)

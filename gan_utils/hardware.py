@@ -5,7 +5,6 @@ Every notebook calls :func:`check_hardware` in its setup; notebook 02 also
 """
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -30,32 +29,19 @@ def check_versions(versions):
                            "then Runtime > Restart session).")
 
 
-@dataclass
-class HardwareReport:
-    """What :func:`check_hardware` found."""
-
-    tensorflow_version: str
-    keras_version: str
-    gpus: list = field(default_factory=list)
-
-    @property
-    def has_gpu(self) -> bool:
-        return bool(self.gpus)
-
-
-def check_hardware(verbose=True) -> HardwareReport:
-    """Check the TensorFlow and Keras versions (:func:`check_versions`) and list the GPUs TensorFlow sees.
+def check_hardware(verbose=True):
+    """Check the TensorFlow and Keras versions (:func:`check_versions`); returns the names of the GPUs TensorFlow sees.
 
     With ``verbose``, prints the versions and GPUs, and says plainly when training will run on the CPU.
     """
     check_versions({"TensorFlow": tf.__version__, "Keras": keras.__version__})
-    report = HardwareReport(tf.__version__, keras.__version__, [gpu.name for gpu in tf.config.list_physical_devices("GPU")])
+    gpus = [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
     if verbose:
-        print(f"TensorFlow {report.tensorflow_version}, Keras {report.keras_version}; GPUs visible: {report.gpus or 'none'}")
-        if not report.has_gpu:
+        print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}; GPUs visible: {gpus or 'none'}")
+        if not gpus:
             print("No GPU found, so training runs on the CPU: many times slower than on a GPU. "
                   "In Colab: Runtime > Change runtime type > GPU.")
-    return report
+    return gpus
 
 
 def enable_memory_growth() -> int:

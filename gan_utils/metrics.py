@@ -93,7 +93,8 @@ def load_domain_classifier(dataset="mnist", path=None, images=None, labels=None,
         from gan_utils.data import _resolve_source
 
         if dataset == "mnist":
-            name = "mnist" if _resolve_source(source) == "keras" else "mnist-sample"
+            source = _resolve_source(source, folders_allowed=True)  # "keras", "sample" or a folder of IDX files
+            name = {"keras": "mnist", "sample": "mnist-sample"}.get(source, f"mnist-{Path(source).resolve().name}")
         elif dataset == "fashion_mnist":
             name = "fashion_mnist"
         else:
@@ -133,6 +134,15 @@ def classifier_outputs(classifier, images, batch_size=500):
     probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     return features.astype(np.float64), probabilities
+
+
+def predicted_classes(classifier, images):
+    """The class the classifier finds most likely for each image (N, H, W, C) in [-1, 1]: integers (N,).
+
+    Notebook 07 counts how often it is the class that was asked for; a histogram of it shows which classes
+    a generator draws (real MNIST: about 10% each).
+    """
+    return classifier_outputs(classifier, images)[1].argmax(axis=1)
 
 
 # --- The metrics, on features and probabilities ----------------------------------------------

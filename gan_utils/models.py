@@ -1,39 +1,13 @@
-"""The networks that later notebooks reuse, and a safe loader for saved generators.
+"""Notebook 02's DCGAN (article 000), which later notebooks reuse, and a safe loader for saved generators.
 
-Each builder is the code a notebook shows in the open: notebook 01 the MLPs (article 002), notebook 02
-the DCGAN (article 000). Generators map noise (batch, latent_dim) to images (batch, 28, 28, 1) in
-[-1, 1] (``tanh``); discriminators map images to one number each: D(x), a probability in (0, 1), or
-a logit (> 0 means "real") that the losses turn into one.
+The builders are the code notebook 02 shows. The generator maps noise (batch, latent_dim) to images
+(batch, 28, 28, 1) in [-1, 1] (``tanh``); the discriminator maps images to one logit each (> 0 means "real").
 """
 
 from pathlib import Path
 
 import keras
 from keras import layers
-
-
-def build_mlp_generator(latent_dim=100):
-    """Article 002's generator: noise (batch, latent_dim) -> images (batch, 28, 28, 1) in [-1, 1]."""
-    model = keras.Sequential(name="mlp_generator")
-    model.add(keras.Input(shape=(latent_dim,)))
-    for units in (256, 512, 1024):  # the article's hidden0, hidden1, hidden2
-        model.add(layers.Dense(units))
-        model.add(layers.LeakyReLU(negative_slope=0.2))
-    model.add(layers.Dense(28 * 28, activation="tanh"))  # the article's out: 1024 -> 784, in [-1, 1]
-    model.add(layers.Reshape((28, 28, 1)))  # the article's vectors2images
-    return model
-
-
-def build_mlp_discriminator():
-    """Article 002's discriminator: images (batch, 28, 28, 1) -> D(x) (batch, 1), the probability of "real"."""
-    model = keras.Sequential(name="mlp_discriminator")
-    model.add(keras.Input(shape=(28, 28, 1)))
-    model.add(layers.Flatten())  # the article's images2vectors: 28x28 -> 784
-    for units in (1024, 512, 256):  # the article's hidden0, hidden1, hidden2
-        model.add(layers.Dense(units))
-        model.add(layers.LeakyReLU(negative_slope=0.2))
-    model.add(layers.Dense(1, activation="sigmoid"))  # D(x) in (0, 1)
-    return model
 
 
 def build_dcgan_generator(latent_dim=100):

@@ -161,5 +161,7 @@ def snapshot_weights(model):
 
 def count_changed_weights(model, snapshot):
     """How many of ``model``'s weight tensors differ from ``snapshot``: 0 means the model did not move."""
+    if len(snapshot) != len(model.weights):
+        raise ValueError("This snapshot is not of the same model: take it with snapshot_weights(model).")
     return sum(not np.array_equal(before, keras.ops.convert_to_numpy(weight))
                for before, weight in zip(snapshot, model.weights))

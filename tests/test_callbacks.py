@@ -22,7 +22,8 @@ def tiny_gan(seed=0, generator_width=16):
     discriminator = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(16),
                                       layers.BatchNormalization(), layers.LeakyReLU(), layers.Dense(1)])
     gan = training.GAN(generator, discriminator, latent_dim=LATENT_DIM)
-    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    # Eagerly: for a few steps of tiny networks, tracing a graph would take longer than running them.
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), run_eagerly=True)
     return gan
 
 

@@ -22,8 +22,10 @@ def test_source_switch_reads_the_environment(monkeypatch):
     images, _ = data.load_mnist()
     assert len(images) == 1000
     monkeypatch.setenv(data.DATA_SOURCE_ENV, "somewhere-else")
-    with pytest.raises(ValueError, match="'keras' or 'sample'"):
+    with pytest.raises(ValueError, match="'keras', 'sample' or a folder of MNIST's IDX files, got 'somewhere-else'"):
         data.load_mnist()
+    with pytest.raises(ValueError, match="'keras' or 'sample', got 'somewhere-else'"):
+        data.load_fashion_mnist(None)  # Fashion-MNIST has no IDX folder source
 
 
 def test_to_unit_range_maps_0_and_255_to_the_ends():

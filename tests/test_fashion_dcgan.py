@@ -1,15 +1,25 @@
-"""Notebook 03: article 003's networks, its combined model with a frozen discriminator, and the sample data."""
+"""Notebook 03: article 003's networks, its combined model with a frozen discriminator, and the sample data.
+
+The networks, ``build_article_gan`` and ``train_article_step`` are taken from the notebook itself, so these
+tests check the code a student reads.
+"""
 
 import keras
 import numpy as np
 import pytest
 
-from gan_utils import data, models, training
+from gan_utils import data, training
+from tools.notebook_cells import definitions
 
 
-def test_article_003_networks_have_the_articles_shapes_and_parameter_counts():
-    generator = models.build_fashion_mnist_generator(100)
-    discriminator = models.build_fashion_mnist_discriminator((28, 28, 1))
+@pytest.fixture(scope="module")
+def notebook():
+    return definitions("03_fashion_mnist_dcgan", "build_generator", "build_discriminator", "build_article_gan",
+                       "train_article_step")
+
+
+def test_article_003_networks_have_the_articles_shapes_and_parameter_counts(notebook):
+    generator, discriminator = notebook["build_generator"](100), notebook["build_discriminator"]()
     images = generator(np.random.default_rng(0).normal(size=(3, 100)).astype("float32"), training=False)
     scores = discriminator(images, training=False)
     assert tuple(images.shape) == (3, 28, 28, 1) and float(np.max(np.abs(images))) <= 1.0
@@ -20,15 +30,53 @@ def test_article_003_networks_have_the_articles_shapes_and_parameter_counts():
     assert discriminator.count_params() == 212_865
 
 
-def _article_models():
-    """Article 003's compile order: D compiled, D frozen, then gan = Sequential([G, D]) compiled."""
-    generator = models.build_fashion_mnist_generator()
-    discriminator = models.build_fashion_mnist_discriminator()
-    discriminator.compile(loss="binary_crossentropy", optimizer="adam")
-    discriminator.trainable = False
-    gan = keras.Sequential([generator, discriminator])
-    gan.compile(loss="binary_crossentropy", optimizer="adam")
+def test_the_race_discriminator_is_the_same_network_without_its_sigmoid(notebook):
+    """The race gives gan_utils' GAN, which works on logits, the article's discriminator minus the sigmoid."""
+    with_sigmoid, logits = notebook["build_discriminator"](), notebook["build_discriminator"](final_activation=None)
+    logits.set_weights(with_sigmoid.get_weights())  # fails unless the layers are the same
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    logit = keras.ops.convert_to_numpy(logits(images, training=False))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(with_sigmoid(images, training=False)), 1 / (1 + np.exp(-logit)),
+                               rtol=1e-5, atol=1e-6)
+
+
+def _article_models(notebook):
+    """Article 003's compile order, from the notebook: D compiled, D frozen, then gan = Sequential([G, D]) compiled."""
+    generator, discriminator = notebook["build_generator"](notebook["NUM_FEATURES"]), notebook["build_discriminator"]()
+    gan = notebook["build_article_gan"](generator, discriminator)
     return generator, discriminator, gan
+
+
+def test_build_article_gan_trains_the_generator_only_and_leaves_the_discriminator_frozen(notebook):
+    generator, discriminator, gan = _article_models(notebook)
+    assert not discriminator.trainable and not discriminator.trainable_weights
+    assert [id(w) for w in gan.trainable_weights] == [id(w) for w in generator.trainable_weights]
+
+
+def test_the_articles_step_trains_each_network_on_its_own_step_only_even_after_a_retrace(notebook):
+    """``train_article_step`` toggles ``trainable`` so that D learns on its step and stays put on G's."""
+    generator, discriminator, gan = _article_models(notebook)
+    moved_during_generator_step = []
+    train_gan = gan.train_on_batch
+
+    def watched_generator_step(*args, **kwargs):  # what D does while the generator learns through gan
+        before = training.snapshot_weights(discriminator)
+        result = train_gan(*args, **kwargs)
+        moved_during_generator_step.append(training.count_changed_weights(discriminator, before))
+        return result
+
+    gan.train_on_batch = watched_generator_step
+    rng = np.random.default_rng(0)
+    for batch_size in (8, 8, 3):  # 3: a smaller last batch makes Keras trace both train functions again
+        real_images = rng.uniform(-1, 1, (batch_size, 28, 28, 1)).astype("float32")
+        before_d, before_g = training.snapshot_weights(discriminator), training.snapshot_weights(generator)
+        d_loss, g_loss = notebook["train_article_step"](generator, discriminator, gan, real_images)
+        assert np.isfinite(d_loss) and np.isfinite(g_loss)
+        assert moved_during_generator_step[-1] == 0, f"the frozen discriminator moved during G's step (batch {batch_size})"
+        assert training.count_changed_weights(discriminator, before_d) == len(discriminator.weights), (
+            f"the discriminator did not learn on its own step (batch {batch_size})")
+        assert training.count_changed_weights(generator, before_g) == len(generator.weights)
+    assert len(moved_during_generator_step) == 3
 
 
 def _discriminator_step(discriminator, batch_size, rng):
@@ -39,28 +87,9 @@ def _discriminator_step(discriminator, batch_size, rng):
     return training.count_changed_weights(discriminator, before)
 
 
-def _generator_step(generator, discriminator, gan, batch_size, rng):
-    before_generator, before_discriminator = training.snapshot_weights(generator), training.snapshot_weights(discriminator)
-    gan.train_on_batch(rng.normal(size=(batch_size, 100)).astype("float32"), np.ones((batch_size, 1), "float32"))
-    return (training.count_changed_weights(generator, before_generator),
-            training.count_changed_weights(discriminator, before_discriminator))
-
-
-def test_toggling_trainable_as_the_article_does_trains_each_network_on_its_own_step_only():
-    generator, discriminator, gan = _article_models()
-    rng = np.random.default_rng(0)
-    for batch_size in (8, 8, 3):  # 3: a smaller last batch makes Keras trace both train functions again
-        discriminator.trainable = True
-        assert _discriminator_step(discriminator, batch_size, rng) == len(discriminator.weights)
-        discriminator.trainable = False
-        generator_changed, discriminator_changed = _generator_step(generator, discriminator, gan, batch_size, rng)
-        assert discriminator_changed == 0, "the frozen discriminator moved during the generator's step"
-        assert generator_changed == len(generator.weights)
-
-
-def test_a_discriminator_first_trained_while_frozen_never_trains_again():
+def test_a_discriminator_first_trained_while_frozen_never_trains_again(notebook):
     """Keras 3 reads `trainable` when it first traces the train function; later toggling is ignored."""
-    generator, discriminator, gan = _article_models()
+    generator, discriminator, gan = _article_models(notebook)
     rng = np.random.default_rng(0)
     with pytest.warns(UserWarning, match="does not have any trainable weights"):
         assert _discriminator_step(discriminator, 8, rng) == 0  # still frozen from building `gan`
@@ -69,18 +98,21 @@ def test_a_discriminator_first_trained_while_frozen_never_trains_again():
     assert _discriminator_step(discriminator, 8, rng) == 0, "Keras now retrains a discriminator first traced frozen"
 
 
-def test_weight_check_counts_changed_tensors_and_rejects_another_models_snapshot():
-    model = models.build_fashion_mnist_discriminator()
+def test_weight_check_counts_changed_tensors_and_rejects_another_models_snapshot(notebook):
+    model = notebook["build_discriminator"]()
+    model.trainable = False  # the check sees frozen weights too: it must show that a frozen network stayed put
     snapshot = training.snapshot_weights(model)
     assert training.count_changed_weights(model, snapshot) == 0
     model.weights[0].assign(model.weights[0] + 1.0)
     assert training.count_changed_weights(model, snapshot) == 1
+    model.weights[-1].assign(model.weights[-1] + 1.0)
+    assert training.count_changed_weights(model, snapshot) == 2
     with pytest.raises(ValueError, match="same model"):
-        training.count_changed_weights(models.build_fashion_mnist_generator(), snapshot)
+        training.count_changed_weights(notebook["build_generator"](), snapshot)
 
 
 def test_shipped_fashion_sample_is_real_balanced_and_clothing_shaped():
-    images, labels = data.load_fashion_mnist_sample()
+    images, labels = data.load_fashion_mnist("sample")
     assert images.shape == (1000, 28, 28, 1) and images.dtype == np.float32
     assert images.min() == -1.0 and images.max() == 1.0
     assert np.bincount(labels, minlength=10).tolist() == [100] * 10

@@ -140,7 +140,7 @@ def test_nearest_neighbours_find_exact_copies(digits):
 
 def test_generator_ema_tracks_the_generator_and_label_smoothing_trains():
     keras.utils.set_random_seed(0)
-    gan = training.GAN(models.build_dcgan_generator(), models.build_dcgan_discriminator(), seed=0, real_label=0.9)
+    gan = training.GAN(models.build_dcgan_generator(), models.build_dcgan_discriminator(), 100, real_label=0.9)
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
     images, _ = data.load_mnist_sample()
     copy, average = callbacks.GeneratorEMA(decay=0.0), callbacks.GeneratorEMA(decay=0.99)
@@ -151,6 +151,45 @@ def test_generator_ema_tracks_the_generator_and_label_smoothing_trains():
     assert any(not np.allclose(np.array(ema), np.array(raw)) for ema, raw in zip(average.ema_generator.weights, gan.generator.weights))
     with pytest.raises(ValueError, match="decay"):
         callbacks.GeneratorEMA(decay=1.0)
+
+
+def test_notebook_06_measures_the_average_of_the_weights_that_notebook_02_draws_from(tmp_path, monkeypatch):
+    """Notebook 02 draws its digits from GeneratorEMA's average and checkpoints it: notebook 06 must measure that."""
+    from tools.notebook_cells import code_cells, tagged
+
+    keras.utils.set_random_seed(0)
+    gan = training.GAN(models.build_dcgan_generator(), models.build_dcgan_discriminator(), 100)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    average = callbacks.GeneratorEMA(decay=0.9)
+    checkpoint = callbacks.GANCheckpoint(gan, tmp_path / "checkpoints", ema=average, run_info={"data": "sample", "latent_dim": 100})
+    images, _ = data.load_mnist_sample()
+    gan.fit(data.make_dataset(images[:64], 16, shuffle=False), epochs=1, verbose=0, shuffle=False,
+            callbacks=[average, callbacks.CheckpointCallback(checkpoint, every_n_epochs=1)])
+    noise = np.random.default_rng(0).standard_normal((4, 100)).astype("float32")
+    averaged, raw = (keras.ops.convert_to_numpy(g(noise, training=False)) for g in (average.ema_generator, gan.generator))
+    assert not np.allclose(averaged, raw, atol=1e-3), "the average should differ from the generator here"
+
+    measured = []  # what the cell's generator draws for `noise`, for each generator it measures
+
+    def generate_images(generator, num_images, **kwargs):
+        measured.append(keras.ops.convert_to_numpy(generator(noise, training=False)))
+        return np.zeros((num_images, 28, 28, 1), np.float32)
+
+    monkeypatch.setattr(metrics, "generate_images", generate_images)
+    monkeypatch.setattr(metrics, "evaluate_images", lambda *args, **kwargs: dict(fid=0.0, kid=0.0, kid_se=0.0, score=1.0))
+    notebook = "06_evaluating_a_gan"
+    parameters = tagged(notebook, "parameters")[0].index
+    namespace = {}
+    for cell in tagged(notebook, "standalone"):  # the imports and the parameters
+        if cell.index <= parameters:
+            exec(cell.source, namespace)
+    namespace.update(callbacks=callbacks, metrics=metrics, models=models, training=training, classifier=None,
+                     reference_images=None, NOTEBOOK_02_CHECKPOINTS=tmp_path / "checkpoints")
+    [cell] = [cell for cell in code_cells(notebook) if "NOTEBOOK_02_CHECKPOINTS.exists()" in cell.source]
+    exec(cell.source, namespace)
+    assert len(measured) == 1, "the cell measured no generator (or several)"
+    np.testing.assert_allclose(measured[0], averaged, rtol=1e-5, atol=1e-6,
+                               err_msg="notebook 06 measured another generator than notebook 02's average")
 
 
 def test_fashion_mnist_gets_its_own_cached_classifier(monkeypatch, tmp_path, digits):

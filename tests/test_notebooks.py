@@ -101,3 +101,14 @@ def test_notebook_02_explains_tensorflows_remapper_line_before_its_first_trainin
     first_fit = next(i for i, cell in enumerate(all_cells) if cell["cell_type"] == "code" and ".fit(" in "".join(cell["source"]))
     before = " ".join("".join(cell["source"]) for cell in all_cells[:first_fit] if cell["cell_type"] == "markdown")
     assert re.search(r"remapper failed.*LeakyReluGrad.*BiasAdd.*training is unaffected", before, re.S)
+
+
+def test_the_first_notebook_explains_tensorflows_cuinit_line_before_it_appears():
+    """On a machine without an NVIDIA GPU, TensorFlow's GPU check prints `failed call to cuInit` in red: notebook 01
+    (and 02, where the quick start begins) say what it is before the cell that prints it."""
+    for prefix in ("01_", "02_"):
+        path = next(path for path in NOTEBOOKS if path.name.startswith(prefix))
+        all_cells = cells(path)
+        check = next(i for i, cell in enumerate(all_cells) if "check_hardware()" in "".join(cell["source"]))
+        before = " ".join("".join(cell["source"]) for cell in all_cells[:check] if cell["cell_type"] == "markdown")
+        assert re.search(r"failed\s+call to cuInit", before), path.name

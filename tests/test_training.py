@@ -142,7 +142,7 @@ def test_bfloat16_dcgan_layers_compute_in_bfloat16_with_float32_outputs_and_loss
 
 
 def test_snapshot_and_count_changed_weights_see_frozen_weights_too():
-    model = models.build_mlp_discriminator()
+    model = models.build_dcgan_discriminator()
     snapshot = training.snapshot_weights(model)
     assert training.count_changed_weights(model, snapshot) == 0
     model.trainable = False

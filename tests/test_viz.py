@@ -52,15 +52,3 @@ def test_history_plot_has_loss_and_score_panels():
     titles = [axis.get_title() for axis in figure.axes]
     assert titles == ["Losses", "Discriminator outputs"]
     assert len(figure.axes[0].lines) == 2
-
-
-def test_combine_images_uses_the_articles_layout_and_pixel_scale():
-    # Article 004: int(sqrt(N)) columns, ceil(N / columns) rows, pixels = image * 127.5 + 127.5.
-    images = np.linspace(-1, 1, 5, dtype=np.float32)[:, None, None, None] * np.ones((5, 3, 4, 1), np.float32)
-    picture = viz.combine_images(images)
-    assert picture.shape == (3 * 3, 2 * 4) and picture.dtype == np.uint8  # 2 columns, 3 rows, no channel axis
-    for index in range(5):
-        row, col = divmod(index, 2)
-        cell = picture[row * 3:(row + 1) * 3, col * 4:(col + 1) * 4]
-        assert np.all(cell == np.round(images[index, 0, 0, 0] * 127.5 + 127.5))
-    assert viz.combine_images(np.zeros((4, 2, 2, 3), np.float32)).shape == (4, 4, 3)

@@ -64,9 +64,10 @@ def tagged(name, tag):
     return [cell for cell in code_cells(name) if tag in cell.tags]
 
 
-def definitions(name, *wanted):
+def definitions(name, *wanted, given=None):
     """Run notebook ``name``'s standalone imports and parameters cells, then each cell that defines one of
-    ``wanted`` (and, first, the cells defining what those use, in notebook order); returns the namespace.
+    ``wanted`` (and, before it, the standalone cells that only define things, which it may use); returns the
+    namespace. ``given``: names the notebook's other cells would provide (e.g. ``{"GAN": training.GAN}``).
 
     Runs in smoke mode (``GAN_SMOKE_TEST=1``, as the suite sets it), so the parameters are the tiny ones.
     """
@@ -75,16 +76,15 @@ def definitions(name, *wanted):
     parameters = tagged(name, "parameters")
     if len(parameters) != 1:
         raise ValueError(f"{name} needs exactly one cell tagged 'parameters', has {len(parameters)}")
-    to_run = [cell for cell in cells if "standalone" in cell.tags and cell.index <= parameters[0].index]
     defining = [cell for cell in cells if set(cell.defined_names()) & set(wanted)]
     missing = set(wanted) - {defined for cell in defining for defined in cell.defined_names()}
     if missing:
         raise KeyError(f"{name} defines no {sorted(missing)} at the top level of a cell")
-    # Definition cells before the last wanted one may hold what it needs (a loss used by a class).
     last = max(cell.index for cell in defining)
-    to_run += [cell for cell in cells if cell.index > parameters[0].index and cell.index <= last
-               and cell.defined_names() and only_definitions(cell.source)]
-    namespace = {"__name__": f"notebook_{Path(notebook_path(name)).stem}"}
+    to_run = [cell for cell in cells if "standalone" in cell.tags and cell.index <= parameters[0].index]
+    to_run += [cell for cell in cells if parameters[0].index < cell.index <= last and (
+        cell in defining or ("standalone" in cell.tags and cell.defined_names() and only_definitions(cell.source)))]
+    namespace = {"__name__": f"notebook_{Path(notebook_path(name)).stem}", **(given or {})}
     for cell in to_run:
         exec(compile(without_save_mark(cell.source), f"<{name} cell {cell.index}>", "exec"), namespace)
     return namespace

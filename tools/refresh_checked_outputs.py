@@ -1,4 +1,4 @@
-"""Execute notebooks in smoke mode and keep only the outputs of `# NBVAL_CHECK_OUTPUT` cells.
+"""Execute notebooks in smoke mode (as the test suite runs them) and keep only the outputs of `# NBVAL_CHECK_OUTPUT` cells.
 
 Usage (from the repository root):  python tools/refresh_checked_outputs.py notebooks/02_dcgan_mnist.ipynb [...]
 
@@ -13,6 +13,9 @@ import tempfile
 
 import nbformat
 from nbclient import NotebookClient
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run as a script from the repository root
+from tests.synthetic_faces import write_synthetic_faces  # noqa: E402
 
 CHECK_MARK = "NBVAL_CHECK_OUTPUT"
 
@@ -39,7 +42,9 @@ def strip(notebook):
 def refresh(path):
     notebook = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as scratch:
-        os.environ.update(GAN_SMOKE_TEST="1", GAN_DATA="sample", GAN_OUTPUT_DIR=scratch, TF_CPP_MIN_LOG_LEVEL="2")
+        os.environ.update(GAN_SMOKE_TEST="1", GAN_DATA="sample", GAN_OUTPUT_DIR=scratch, TF_CPP_MIN_LOG_LEVEL="2",
+                          GAN_CELEBA_DIR=os.path.join(scratch, "synthetic_faces"))
+        write_synthetic_faces(os.environ["GAN_CELEBA_DIR"], count=8, seed=42, corrupt=1)  # notebook 05's test images
         NotebookClient(notebook, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}}).execute()
     nbformat.write(strip(notebook), path)

@@ -303,10 +303,14 @@ class DivergenceMonitor(keras.callbacks.Callback):
     - after every epoch, the generator's images for ``num_samples`` different noise vectors have a
       :func:`sample_diversity` below ``diversity_floor``: the generator collapsed; a warning. A generator
       with several inputs gets ``generator_inputs`` (notebook 07's: ``[noise, labels]``) instead.
+    - with a domain ``classifier`` (``metrics.load_domain_classifier``), after every epoch: the classes it reads
+      in ``num_class_samples`` generated images; fewer than half of the classes drawn (an effective number of
+      classes, ``exp(entropy)`` of :func:`metrics.class_histogram`, below ``num_classes / 2``): mode collapse onto
+      a few classes, which pixel diversity misses; a warning naming the classes (notebook 09).
     """
 
     def __init__(self, patience_steps=100, fake_score_floor=0.05, diversity_floor=0.05, num_samples=16, seed=0,
-                 generator_inputs=None):
+                 generator_inputs=None, classifier=None, num_class_samples=500):
         super().__init__()
         if int(patience_steps) < 1:
             raise ValueError(f"patience_steps must be a positive integer, got {patience_steps}.")
@@ -316,6 +320,7 @@ class DivergenceMonitor(keras.callbacks.Callback):
         self.num_samples = int(num_samples)
         self.seed = seed
         self.generator_inputs = generator_inputs
+        self.classifier, self.num_class_samples = classifier, int(num_class_samples)
 
     def on_train_begin(self, logs=None):
         if self.generator_inputs is None:
@@ -370,6 +375,8 @@ class DivergenceMonitor(keras.callbacks.Callback):
                 "like the generator's tanh output.", GANTrainingWarning, stacklevel=2)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.classifier is not None:
+            self._check_classes(epoch)
         images = keras.ops.convert_to_numpy(self.model.generator(self.generator_inputs, training=False))
         diversity = sample_diversity(images)
         if diversity < self.diversity_floor:
@@ -378,6 +385,20 @@ class DivergenceMonitor(keras.callbacks.Callback):
                 f"different noise vectors are nearly identical (diversity {diversity:.3f} < {self.diversity_floor}). "
                 "Training rarely recovers from this; restart from an earlier checkpoint with lower learning rates, "
                 "or a discriminator that trains less.", GANTrainingWarning, stacklevel=2)
+
+
+    def _check_classes(self, epoch):
+        from gan_utils.metrics import class_histogram, generate_images
+
+        shares = class_histogram(self.classifier, generate_images(self.model.generator, self.num_class_samples, self.seed))
+        effective = float(np.exp(-np.sum(shares[shares > 0] * np.log(shares[shares > 0]))))
+        if effective < len(shares) / 2:
+            drawn = ", ".join(f"{label}: {share:.0%}" for label, share in sorted(enumerate(shares), key=lambda pair: -pair[1])[:3])
+            warnings.warn(
+                f"Mode collapse: after epoch {epoch + 1} the classifier reads only {effective:.1f} of {len(shares)} classes "
+                f"in {self.num_class_samples} generated images (most common: {drawn}). The generator draws a few "
+                "classes well and ignores the rest. Try a lower generator learning rate, one-sided label smoothing, "
+                "or an earlier checkpoint.", GANTrainingWarning, stacklevel=2)
 
 
 class SaveGeneratorCallback(keras.callbacks.Callback):

@@ -66,13 +66,10 @@ def cpu_has_bfloat16(cpuinfo_path="/proc/cpuinfo") -> bool:
     emulates bfloat16, which is not faster.
     """
     try:
-        cpuinfo = Path(cpuinfo_path).read_text()
+        lines = Path(cpuinfo_path).read_text().splitlines()
     except OSError:
         return False
-    flags = set()
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.partition(":")[2].split())
+    flags = {flag for line in lines if line.startswith("flags") for flag in line.partition(":")[2].split()}
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 

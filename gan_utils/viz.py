@@ -92,23 +92,3 @@ def show_gif(gif_path):
     from IPython.display import Image
 
     return Image(filename=str(gif_path))
-
-
-def plot_labelled_images(images, titles, n_cols=5, size=1.6):
-    """Show images (N, H, W, C) in [-1, 1] in a grid with one title each (e.g. class names); returns the Figure.
-
-    Notebook 03 uses it for the Fashion-MNIST preview, titled with ``data.FASHION_MNIST_CLASS_NAMES``.
-    """
-    images = np.asarray(images, dtype=np.float32)
-    if len(titles) != len(images):
-        raise ValueError(f"Got {len(images)} images but {len(titles)} titles: give one title per image.")
-    n_rows = math.ceil(len(images) / n_cols)
-    figure, axes = plt.subplots(n_rows, n_cols, figsize=(n_cols * size, n_rows * (size + 0.3)), squeeze=False)
-    for axis in axes.flat:
-        axis.set_axis_off()
-    for axis, image, title in zip(axes.flat, images, titles):
-        pixels = image_grid(image[np.newaxis])
-        axis.imshow(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, cmap="gray", vmin=0, vmax=255)
-        axis.set_title(str(title), fontsize=9)
-    figure.tight_layout()
-    return figure

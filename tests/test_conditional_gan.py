@@ -45,7 +45,7 @@ def test_generator_draws_one_image_per_requested_digit_and_the_label_changes_it(
     assert not np.allclose(seven, one)  # same noise, another label: another image
 
 
-def test_discriminator_sees_the_label_at_every_pixel(networks):
+def test_the_discriminator_scores_the_same_images_differently_under_another_label(networks):
     _, discriminator = networks
     images = tf.constant(data.load_mnist_sample()[0][:2])
     scores = [discriminator([images, tf.constant(one_hot_labels([digit, digit]))], training=False) for digit in (3, 8)]

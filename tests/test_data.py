@@ -95,3 +95,18 @@ def test_dataset_refuses_too_few_images_and_bad_batch_size():
         data.make_dataset(images, batch_size=0)
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         data.make_dataset(images + 5, batch_size=2)
+
+
+@pytest.mark.parametrize("low, high, accepted", [
+    (-1.0, 1.0, True),  # both ends are in range
+    (-1.0001, 1.0, False), (-1.0, 1.0001, False),  # just past either end
+    (-3.0, 0.5, False), (0.0, 255.0, False), (-np.inf, 0.0, False),
+])
+def test_check_images_accepts_both_ends_of_the_range_and_nothing_past_either(low, high, accepted):
+    images = np.zeros((2, 4, 4, 1), np.float32)
+    images[0, 0, 0, 0], images[1, 3, 3, 0] = low, high
+    if accepted:
+        np.testing.assert_array_equal(data.check_images(images), images)
+    else:
+        with pytest.raises(ValueError, match=rf"got values from {low:g}.* to {high:g}"):
+            data.check_images(images)

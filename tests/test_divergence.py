@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from gan_utils import callbacks, data, models, training
+from gan_utils import callbacks, data, metrics, models, training
 
 LATENT_DIM = 8
 
@@ -128,3 +128,63 @@ def test_sample_diversity_is_zero_for_identical_images_and_high_for_digits_and_a
 def test_divergence_monitor_rejects_a_bad_patience():
     with pytest.raises(ValueError, match="patience_steps"):
         callbacks.DivergenceMonitor(patience_steps=0)
+
+
+@pytest.fixture(scope="module")
+def digit_classifier(tmp_path_factory):
+    images, labels = data.load_mnist_sample()
+    path = tmp_path_factory.mktemp("classifier") / "classifier.keras"
+    return metrics.load_domain_classifier(path=path, images=images[:600], labels=labels[:600], epochs=15)
+
+
+def generator_of(digit_images):
+    """A 'generator' whose every output is one of ``digit_images`` (K, 28, 28, 1): its noise (batch, K) picks which."""
+    pick = layers.Dense(len(digit_images), use_bias=False, kernel_initializer="identity")
+    draw = layers.Dense(28 * 28, use_bias=False)
+    generator = keras.Sequential([keras.Input((len(digit_images),)), pick, layers.Lambda(lambda x: x * 50.0),
+                                  layers.Softmax(), draw, layers.Reshape((28, 28, 1))])
+    draw.set_weights([digit_images.reshape(len(digit_images), -1)])
+    return generator
+
+
+def class_warnings(generator, classifier):
+    gan = training.GAN(generator, keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(1)]),
+                       latent_dim=generator.input_shape[-1])
+    monitor = callbacks.DivergenceMonitor(classifier=classifier, num_class_samples=300)
+    monitor.set_model(gan)
+    monitor.on_train_begin()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        monitor.on_epoch_end(0)
+    return [str(warning.message) for warning in caught if "Mode collapse" in str(warning.message)]
+
+
+def test_a_generator_that_draws_only_ones_and_sevens_gets_a_mode_collapse_warning(digit_classifier):
+    images, labels = data.load_mnist_sample()
+    ones_and_sevens = images[900:][np.isin(labels[900:], [1, 7])]
+    assert metrics.class_histogram(digit_classifier, ones_and_sevens)[[1, 7]].sum() > 0.8
+    caught = class_warnings(generator_of(ones_and_sevens), digit_classifier)
+    assert len(caught) == 1 and "after epoch 1" in caught[0] and re.search(r"reads only [12]\.\d of 10 classes", caught[0])
+
+
+def test_a_generator_that_draws_every_digit_gets_no_mode_collapse_warning(digit_classifier):
+    images, labels = data.load_mnist_sample()
+    shares = metrics.class_histogram(digit_classifier, images[900:])
+    assert shares.sum() == pytest.approx(1.0) and shares.min() > 0.03  # about 10% each, like real MNIST
+    assert class_warnings(generator_of(images[900:]), digit_classifier) == []
+
+
+def test_the_mode_collapse_warning_reads_the_images_drawn_with_the_monitors_seed(digit_classifier):
+    images, labels = data.load_mnist_sample()
+    generator = generator_of(images[900:][np.isin(labels[900:], [1, 7])])
+    gan = training.GAN(generator, keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(1)]),
+                       latent_dim=generator.input_shape[-1])
+    monitor = callbacks.DivergenceMonitor(classifier=digit_classifier, num_class_samples=300, seed=5)
+    monitor.set_model(gan)
+    monitor.on_train_begin()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        monitor.on_epoch_end(0)
+    shares = metrics.class_histogram(digit_classifier, metrics.generate_images(generator, 300, seed=5))
+    most_common = ", ".join(f"{label}: {shares[label]:.0%}" for label in np.argsort(-shares, kind="stable")[:3])
+    assert [f"(most common: {most_common})" in str(warning.message) for warning in caught] == [True]

@@ -43,13 +43,22 @@ def keyword(node, name):
 def unsafe_uses(source):
     """Each way ``source`` could unpickle: imports of pickling modules, np.load without allow_pickle=False,
     load_model without safe_mode=True, and other unpickling calls."""
-    problems = []
-    for node in ast.walk(ast.parse(source)):
+    problems, tree = [], ast.parse(source)
+    aliases = {}  # what a renamed import stands for: `from numpy import load as read` -> read: np.load
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases.update({alias.asname: "np" if alias.name == "numpy" else alias.name for alias in node.names if alias.asname})
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            aliases.update({alias.asname or alias.name: ("np" if node.module == "numpy" else node.module) + "." + alias.name
+                            for alias in node.names})
+    for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [alias.name for alias in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
             problems += [f"imports {name}" for name in modules if name.split(".")[0] in UNPICKLING_MODULES]
         elif isinstance(node, ast.Call):
             name = call_name(node)
+            head, _, rest = name.partition(".")
+            name = ".".join(filter(None, [aliases.get(head, head), rest]))
             if name in ("np.load", "numpy.load") and keyword(node, "allow_pickle") is not False:
                 problems.append(f"{name} without allow_pickle=False")
             if name.endswith("load_model") and keyword(node, "safe_mode") is not True:
@@ -64,6 +73,9 @@ def unsafe_uses(source):
     "np.load('x.npz', allow_pickle=True)", "keras.models.load_model('g.keras')",
     "keras.models.load_model('g.keras', safe_mode=False)", "pd.read_pickle('x')",
     "keras.config.enable_unsafe_deserialization()",
+    # renamed imports hide the call's name
+    "from numpy import load\nload('x.npy')", "import numpy as onp\nonp.load('x.npy')",
+    "from keras.models import load_model as read_model\nread_model('g.keras')", "from keras import models\nmodels.load_model('g.keras')",
 ])
 def test_the_scan_catches_each_way_to_unpickle(bad):
     assert unsafe_uses(bad)
@@ -71,6 +83,7 @@ def test_the_scan_catches_each_way_to_unpickle(bad):
 
 def test_the_scan_accepts_safe_loading():
     assert not unsafe_uses("np.load(path, allow_pickle=False)\nkeras.models.load_model(path, compile=False, safe_mode=True)")
+    assert not unsafe_uses("from numpy import load as read\nread(path, allow_pickle=False)\nimport numpy as onp\nonp.save(path, x)")
 
 
 def test_gan_utils_tools_and_notebooks_never_unpickle():

@@ -149,3 +149,32 @@ def test_snapshot_and_count_changed_weights_see_frozen_weights_too():
     model.weights[0].assign(model.weights[0] + 1.0)
     model.weights[-1].assign(model.weights[-1] + 1.0)
     assert training.count_changed_weights(model, snapshot) == 2
+
+
+def test_count_changed_weights_refuses_a_snapshot_of_another_model_with_the_fix():
+    small = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    large = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+    assert training.count_changed_weights(small, training.snapshot_weights(small)) == 0
+    with pytest.raises(ValueError) as raised:
+        training.count_changed_weights(small, training.snapshot_weights(large))
+    assert str(raised.value) == "This snapshot is not of the same model: take it with snapshot_weights(model)."
+
+
+def test_every_step_draws_one_fake_per_real_image_and_runs_both_networks_in_training_mode(monkeypatch):
+    """Notebook 02's generator has batch normalisation and its discriminator dropout: both behave differently
+    in training mode, so every call of a training step must ask for it."""
+    gan = tiny_gan()
+    calls = {"generator": [], "discriminator": []}
+    for name in calls:
+        network = getattr(gan, name)
+        original_call = network.call
+        monkeypatch.setattr(network, "call", lambda inputs, training=None, _seen=calls[name], _call=original_call, **kwargs:
+                            _seen.append((int(inputs.shape[0]), training)) or _call(inputs, training=training, **kwargs))
+    gan.train_step(next(iter(real_batches(batch_size=3))))
+    assert calls == {"generator": [(3, True)], "discriminator": [(3, True), (3, True)]}
+
+
+def test_the_latent_size_defaults_to_the_articles_100():
+    generator, discriminator = tiny_networks()
+    assert training.GAN(generator, discriminator).latent_dim == 100
+    assert training.VanillaGAN(generator, discriminator).latent_dim == 100

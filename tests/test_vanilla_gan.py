@@ -182,3 +182,20 @@ def test_count_changed_weights_sees_frozen_weights_too():
     model.trainable = False
     model.weights[0].assign(model.weights[0] + 1.0)
     assert training.count_changed_weights(model, snapshot) == 1
+
+
+def spy_on_calls(model, monkeypatch):
+    """Record (batch size of the input, the `training` flag) of every call of ``model``, called eagerly."""
+    seen, original_call = [], model.call
+    monkeypatch.setattr(model, "call", lambda inputs, training=None, **kwargs:
+                        seen.append((int(inputs.shape[0]), training)) or original_call(inputs, training=training, **kwargs))
+    return seen
+
+
+def test_every_step_draws_one_fake_per_real_image_and_runs_both_networks_in_training_mode(real_images, monkeypatch):
+    """Both networks have dropout (notebook 01): in training mode in every update, on batches of the real size."""
+    gan = make_gan(k=2)
+    generator_calls, discriminator_calls = spy_on_calls(gan.generator, monkeypatch), spy_on_calls(gan.discriminator, monkeypatch)
+    gan.train_step(tf.constant(real_images[:3]))  # 3 images: neither 28 nor 784 nor the latent size
+    assert generator_calls == [(3, True)] * 3  # k = 2 discriminator updates, then one generator update
+    assert discriminator_calls == [(3, True)] * 5  # reals and fakes in each D update, fakes in the G update

@@ -306,7 +306,8 @@ class DivergenceMonitor(keras.callbacks.Callback):
     - with a domain ``classifier`` (``metrics.load_domain_classifier``), after every epoch: the classes it reads
       in ``num_class_samples`` generated images; fewer than half of the classes drawn (an effective number of
       classes, ``exp(entropy)`` of :func:`metrics.class_histogram`, below ``num_classes / 2``): mode collapse onto
-      a few classes, which pixel diversity misses; a warning naming the classes (notebook 09).
+      a few classes, which pixel diversity misses; a warning naming the classes. For a generator of noise alone
+      (not notebook 07's conditional one).
     """
 
     def __init__(self, patience_steps=100, fake_score_floor=0.05, diversity_floor=0.05, num_samples=16, seed=0,
@@ -385,7 +386,6 @@ class DivergenceMonitor(keras.callbacks.Callback):
                 f"different noise vectors are nearly identical (diversity {diversity:.3f} < {self.diversity_floor}). "
                 "Training rarely recovers from this; restart from an earlier checkpoint with lower learning rates, "
                 "or a discriminator that trains less.", GANTrainingWarning, stacklevel=2)
-
 
     def _check_classes(self, epoch):
         from gan_utils.metrics import class_histogram, generate_images

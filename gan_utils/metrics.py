@@ -149,7 +149,7 @@ def class_histogram(classifier, images):
     """The share of ``images`` (N, H, W, C) in [-1, 1] the classifier puts in each class: floats (num_classes,) summing to 1.
 
     Real MNIST digits give about 0.1 each; a generator that collapsed onto a few digits gives a few large
-    shares (notebook 09). ``exp(entropy)`` of it is the effective number of classes drawn.
+    shares. ``exp(entropy)`` of it is the effective number of classes drawn (``DivergenceMonitor``).
     """
     return np.bincount(predicted_classes(classifier, images), minlength=classifier.output_shape[-1]) / len(images)
 

@@ -47,12 +47,8 @@ class SampleGridCallback(keras.callbacks.Callback):
 
     def __init__(self, generator_inputs, output_dir, show=True, n_cols=None):
         super().__init__()
-        self.generator_inputs = generator_inputs
-        self.output_dir = Path(output_dir)
-        self.show = show
-        self.n_cols = n_cols
-        self._display = None
-        self._first_epoch = True
+        self.generator_inputs, self.output_dir, self.show, self.n_cols = generator_inputs, Path(output_dir), show, n_cols
+        self._display, self._first_epoch = None, True
 
     def frame_path(self, epoch_number):
         return self.output_dir / f"epoch_{epoch_number:04d}.png"
@@ -303,15 +299,15 @@ class DivergenceMonitor(keras.callbacks.Callback):
     - after every epoch, the generator's images for ``num_samples`` different noise vectors have a
       :func:`sample_diversity` below ``diversity_floor``: the generator collapsed; a warning. A generator
       with several inputs gets ``generator_inputs`` (notebook 07's: ``[noise, labels]``) instead.
-    - with a domain ``classifier`` (``metrics.load_domain_classifier``), after every epoch: the classes it reads
-      in ``num_class_samples`` generated images; fewer than half of the classes drawn (an effective number of
-      classes, ``exp(entropy)`` of :func:`metrics.class_histogram`, below ``num_classes / 2``): mode collapse onto
-      a few classes, which pixel diversity misses; a warning naming the classes. For a generator of noise alone
-      (not notebook 07's conditional one).
+    - with a domain ``classifier`` (``metrics.load_domain_classifier``), after every epoch: the classes it reads,
+      with at least ``min_confidence`` probability, in ``num_class_samples`` generated images; fewer than half of
+      the classes drawn (:func:`metrics.effective_classes` below ``num_classes / 2``): mode collapse onto a few
+      classes, which pixel diversity misses; a warning naming the classes. Silent while fewer than half of the
+      images can be read (early training draws blobs). For a generator of noise alone (not notebook 07's).
     """
 
     def __init__(self, patience_steps=100, fake_score_floor=0.05, diversity_floor=0.05, num_samples=16, seed=0,
-                 generator_inputs=None, classifier=None, num_class_samples=500):
+                 generator_inputs=None, classifier=None, num_class_samples=500, min_confidence=0.9):
         super().__init__()
         if int(patience_steps) < 1:
             raise ValueError(f"patience_steps must be a positive integer, got {patience_steps}.")
@@ -321,7 +317,7 @@ class DivergenceMonitor(keras.callbacks.Callback):
         self.num_samples = int(num_samples)
         self.seed = seed
         self.generator_inputs = generator_inputs
-        self.classifier, self.num_class_samples = classifier, int(num_class_samples)
+        self.classifier, self.num_class_samples, self.min_confidence = classifier, int(num_class_samples), float(min_confidence)
 
     def on_train_begin(self, logs=None):
         if self.generator_inputs is None:
@@ -388,17 +384,21 @@ class DivergenceMonitor(keras.callbacks.Callback):
                 "or a discriminator that trains less.", GANTrainingWarning, stacklevel=2)
 
     def _check_classes(self, epoch):
-        from gan_utils.metrics import class_histogram, generate_images
+        from gan_utils.metrics import classifier_outputs, effective_classes, generate_images
 
-        shares = class_histogram(self.classifier, generate_images(self.model.generator, self.num_class_samples, self.seed))
-        effective = float(np.exp(-np.sum(shares[shares > 0] * np.log(shares[shares > 0]))))
+        _, probabilities = classifier_outputs(self.classifier, generate_images(self.model.generator, self.num_class_samples, self.seed))
+        readable = probabilities.max(axis=1) >= self.min_confidence
+        if readable.mean() < 0.5:  # mostly shapes the classifier cannot read yet: too early to count classes
+            return
+        shares = np.bincount(probabilities[readable].argmax(axis=1), minlength=probabilities.shape[1]) / readable.sum()
+        effective = effective_classes(shares)
         if effective < len(shares) / 2:
             drawn = ", ".join(f"{label}: {share:.0%}" for label, share in sorted(enumerate(shares), key=lambda pair: -pair[1])[:3])
             warnings.warn(
-                f"Mode collapse: after epoch {epoch + 1} the classifier reads only {effective:.1f} of {len(shares)} classes "
-                f"in {self.num_class_samples} generated images (most common: {drawn}). The generator draws a few "
-                "classes well and ignores the rest. Try a lower generator learning rate, one-sided label smoothing, "
-                "or an earlier checkpoint.", GANTrainingWarning, stacklevel=2)
+                f"Mode collapse: after epoch {epoch + 1} the classifier reads only {effective:.1f} of {len(shares)} classes in "
+                f"the {readable.sum()} of {self.num_class_samples} generated images it can read (most common: {drawn}). The "
+                "generator draws a few classes well and ignores the rest. Try a lower generator learning rate, one-sided "
+                "label smoothing, or an earlier checkpoint.", GANTrainingWarning, stacklevel=2)
 
 
 class SaveGeneratorCallback(keras.callbacks.Callback):

@@ -149,9 +149,15 @@ def class_histogram(classifier, images):
     """The share of ``images`` (N, H, W, C) in [-1, 1] the classifier puts in each class: floats (num_classes,) summing to 1.
 
     Real MNIST digits give about 0.1 each; a generator that collapsed onto a few digits gives a few large
-    shares. ``exp(entropy)`` of it is the effective number of classes drawn (``DivergenceMonitor``).
+    shares. :func:`effective_classes` sums it up in one number (``DivergenceMonitor``).
     """
     return np.bincount(predicted_classes(classifier, images), minlength=classifier.output_shape[-1]) / len(images)
+
+
+def effective_classes(shares):
+    """``exp(entropy)`` of class shares (num_classes,) summing to 1: 10.0 for ten equal shares, 1.0 for one class."""
+    shares = np.asarray(shares, dtype=np.float64)
+    return float(np.exp(-np.sum(shares[shares > 0] * np.log(shares[shares > 0]))))
 
 
 # --- The metrics, on features and probabilities ----------------------------------------------

@@ -218,3 +218,10 @@ def test_generate_images_draws_the_noise_the_generator_was_trained_on():
     np.testing.assert_array_equal(normal, metrics.generate_images(identity, 3000, seed=1))  # seeded
     with pytest.raises(ValueError, match="normal.*uniform"):
         metrics.generate_images(identity, 10, noise="gaussian")
+
+
+def test_effective_classes_is_exp_entropy_of_the_shares_and_skips_empty_classes():
+    assert metrics.effective_classes(np.full(10, 0.1)) == pytest.approx(10.0)
+    assert metrics.effective_classes([0.5, 0.5, 0.0, 0.0]) == pytest.approx(2.0)
+    assert metrics.effective_classes([1.0, 0.0, 0.0]) == pytest.approx(1.0)
+    assert metrics.effective_classes([0.9, 0.1]) == pytest.approx(np.exp(-(0.9 * np.log(0.9) + 0.1 * np.log(0.1))))

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
-from gan_utils import callbacks, training
+from gan_utils import callbacks, training, viz
 
 LATENT_DIM = 8
 
@@ -128,7 +128,8 @@ def test_start_says_whether_it_starts_continues_or_has_nothing_left_to_train(tmp
 
     assert callbacks.GANCheckpoint(tiny_gan(), tmp_path).start(epochs=1) == 1
     printed = capsys.readouterr().out
-    assert "Nothing left to train" in printed and "Raise EPOCHS" in printed and "RESUME = False" in printed
+    assert "Nothing left to train" in printed and "Raise EPOCHS" in printed
+    assert "or set RESUME = False to train from scratch with the current parameters." in printed
 
 
 def test_start_without_resume_deletes_the_old_checkpoints_and_trains_from_scratch(tmp_path, capsys):
@@ -248,3 +249,68 @@ def test_the_callbacks_of_notebook_02_work_under_a_gpus_settings(tmp_path):
     np.testing.assert_array_equal(restored.generator(noise), gan.generator(noise))
     np.testing.assert_array_equal(restored_average.ema_generator(noise), average.ema_generator(noise))
     assert not np.array_equal(average.ema_generator(noise), gan.generator(noise))
+
+
+def test_start_without_resume_keeps_only_max_to_keep_checkpoints_afterwards(tmp_path):
+    gan = tiny_gan()
+    callbacks.GANCheckpoint(gan, tmp_path).save(1)  # an old run, to be deleted
+    checkpoint = callbacks.GANCheckpoint(gan, tmp_path, max_to_keep=2)
+    assert checkpoint.start(epochs=3, resume=False) == 0
+    for epoch in (1, 2, 3):
+        checkpoint.save(epoch)
+    assert [path.rsplit("-", 1)[1] for path in checkpoint.manager.checkpoints] == ["2", "3"]
+    assert sorted(path.name for path in tmp_path.glob("ckpt-*.index")) == ["ckpt-2.index", "ckpt-3.index"]
+
+
+def read_png(path):
+    from PIL import Image
+
+    return np.asarray(Image.open(path))
+
+
+def grid_gan():
+    """A GAN whose generator has batch normalisation with moving statistics unlike any batch's: inference and
+    training mode draw different images."""
+    gan = tiny_gan()
+    generator = keras.Sequential([keras.Input((LATENT_DIM,)), layers.Dense(28 * 28), layers.BatchNormalization(),
+                                  layers.Activation("tanh"), layers.Reshape((28, 28, 1))])
+    normalisation = generator.layers[1]
+    normalisation.moving_mean.assign(np.full(28 * 28, 0.5, "float32"))
+    normalisation.moving_variance.assign(np.full(28 * 28, 4.0, "float32"))
+    gan.generator = generator
+    return gan
+
+
+def test_a_frame_is_the_generators_inference_mode_images_in_the_asked_number_of_columns(tmp_path):
+    gan = grid_gan()
+    noise = np.random.default_rng(0).normal(size=(6, LATENT_DIM)).astype("float32")
+    inference = viz.image_grid(gan.generator(noise, training=False), n_cols=2)
+    grids = callbacks.SampleGridCallback(noise, tmp_path, show=False, n_cols=2)
+    grids.set_model(gan)
+    frame = read_png(grids.save_frame(1))
+    assert frame.shape[:2] == (3 * 28, 2 * 28)  # 6 images in 2 columns, not the default 3
+    np.testing.assert_array_equal(frame.reshape(inference.shape), inference)
+    training_mode = viz.image_grid(gan.generator(noise, training=True), n_cols=2)  # (this call moves the statistics)
+    assert not np.array_equal(inference, training_mode)  # so a frame drawn in training mode would differ
+
+
+def test_each_new_frame_is_shown_by_default_and_not_with_show_false(tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(callbacks.SampleGridCallback, "_show", lambda self, path: shown.append(path))
+    gan = tiny_gan()
+    noise = np.zeros((4, LATENT_DIM), "float32")
+    gan.fit(tiny_dataset(1), epochs=2, verbose=0, callbacks=[callbacks.SampleGridCallback(noise, tmp_path / "shown")])
+    assert [path.name for path in shown] == ["epoch_0001.png", "epoch_0002.png"]
+    gan.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[callbacks.SampleGridCallback(noise, tmp_path / "quiet", show=False)])
+    assert len(shown) == 2
+
+
+def test_a_resumed_run_redraws_the_missing_frame_of_the_epoch_it_continues_after(tmp_path):
+    """Killed between the checkpoint of epoch 2 and its frame: the resumed fit() draws frame 2 from the restored weights."""
+    gan = tiny_gan()
+    noise = np.zeros((4, LATENT_DIM), "float32")
+    grids = callbacks.SampleGridCallback(noise, tmp_path, show=False)
+    gan.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[grids])
+    assert [path.name for path in grids.saved_frames()] == ["epoch_0001.png"]
+    gan.fit(tiny_dataset(1), epochs=3, initial_epoch=2, verbose=0, callbacks=[grids])
+    assert [path.name for path in grids.saved_frames()] == ["epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]

@@ -149,7 +149,7 @@ def class_histogram(classifier, images):
     """The share of ``images`` (N, H, W, C) in [-1, 1] the classifier puts in each class: floats (num_classes,) summing to 1.
 
     Real MNIST digits give about 0.1 each; a generator that collapsed onto a few digits gives a few large
-    shares. :func:`effective_classes` sums it up in one number (``DivergenceMonitor``).
+    shares. :func:`effective_classes` sums it up in one number (notebook 09 plots both).
     """
     return np.bincount(predicted_classes(classifier, images), minlength=classifier.output_shape[-1]) / len(images)
 

@@ -35,8 +35,11 @@ class VanillaGAN(keras.Model):
 
     def compile(self, generator_optimizer, discriminator_optimizer, **kwargs):
         super().compile(**kwargs)
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
+        self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
+        if self.generator.built and self.discriminator.built:
+            # Create the optimizers' variables now: created in fit()'s first step, they make TensorFlow trace it twice.
+            generator_optimizer.build(self.generator.trainable_variables)
+            discriminator_optimizer.build(self.discriminator.trainable_variables)
 
     @property
     def metrics(self):  # fit() resets them at the start of every epoch
@@ -95,8 +98,11 @@ class GAN(keras.Model):
 
     def compile(self, generator_optimizer, discriminator_optimizer, **kwargs):
         super().compile(**kwargs)
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
+        self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
+        if self.generator.built and self.discriminator.built:
+            # Create the optimizers' variables now: created in fit()'s first step, they make TensorFlow trace it twice.
+            generator_optimizer.build(self.generator.trainable_variables)
+            discriminator_optimizer.build(self.discriminator.trainable_variables)
 
     @property
     def metrics(self):  # fit() resets them at the start of every epoch
@@ -137,8 +143,8 @@ class DistributedGAN(GAN):
 
     ``fit()`` then gives each replica its slice of every (global) batch; each replica draws its own noise,
     and Keras' loss objects divide each replica's loss by the number of replicas, so the summed gradients
-    are those of the global batch. Two things change: the optimizers and the model are built in ``compile``,
-    inside the scope (``fit`` would otherwise build the GAN by calling it on images), and the logged losses
+    are those of the global batch. Two things change: ``compile``, inside the scope, marks the model built (``fit``
+    would otherwise build the GAN by calling it on images), and the logged losses
     are multiplied back by the number of replicas, so they read as on one device.
     """
 
@@ -149,8 +155,6 @@ class DistributedGAN(GAN):
 
     def compile(self, generator_optimizer, discriminator_optimizer, **kwargs):
         super().compile(generator_optimizer, discriminator_optimizer, **kwargs)
-        generator_optimizer.build(self.generator.trainable_variables)
-        discriminator_optimizer.build(self.discriminator.trainable_variables)
         self.built = True
 
 

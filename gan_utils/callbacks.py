@@ -303,21 +303,20 @@ class DivergenceMonitor(keras.callbacks.Callback):
       with at least ``min_confidence`` probability, in ``num_class_samples`` generated images; fewer than half of
       the classes drawn (:func:`metrics.effective_classes` below ``num_classes / 2``): mode collapse onto a few
       classes, which pixel diversity misses; a warning naming the classes. Silent while fewer than half of the
-      images can be read (early training draws blobs). For a generator of noise alone (not notebook 07's).
+      images can be read, and before the generator's ``class_check_after_steps``-th step (its optimizer's
+      ``iterations``): early training draws blobs, which the classifier may read as one digit. For a generator of
+      noise alone (not notebook 07's).
     """
 
     def __init__(self, patience_steps=100, fake_score_floor=0.05, diversity_floor=0.05, num_samples=16, seed=0,
-                 generator_inputs=None, classifier=None, num_class_samples=500, min_confidence=0.9):
+                 generator_inputs=None, classifier=None, num_class_samples=500, min_confidence=0.9, class_check_after_steps=200):
         super().__init__()
         if int(patience_steps) < 1:
             raise ValueError(f"patience_steps must be a positive integer, got {patience_steps}.")
-        self.patience_steps = int(patience_steps)
-        self.fake_score_floor = float(fake_score_floor)
-        self.diversity_floor = float(diversity_floor)
-        self.num_samples = int(num_samples)
-        self.seed = seed
-        self.generator_inputs = generator_inputs
+        self.patience_steps, self.fake_score_floor, self.diversity_floor = int(patience_steps), float(fake_score_floor), float(diversity_floor)
+        self.num_samples, self.seed, self.generator_inputs = int(num_samples), seed, generator_inputs
         self.classifier, self.num_class_samples, self.min_confidence = classifier, int(num_class_samples), float(min_confidence)
+        self.class_check_after_steps = int(class_check_after_steps)
 
     def on_train_begin(self, logs=None):
         if self.generator_inputs is None:
@@ -372,7 +371,7 @@ class DivergenceMonitor(keras.callbacks.Callback):
                 "like the generator's tanh output.", GANTrainingWarning, stacklevel=2)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.classifier is not None:
+        if self.classifier is not None and int(self.model.generator_optimizer.iterations) >= self.class_check_after_steps:
             self._check_classes(epoch)
         images = keras.ops.convert_to_numpy(self.model.generator(self.generator_inputs, training=False))
         diversity = sample_diversity(images)

@@ -9,8 +9,9 @@ from gan_utils import data, metrics, training
 
 
 @pytest.mark.parametrize("notebook", ["01", "03", "04"])
-def test_notebook_networks_train_with_their_own_loop(notebook):
+def test_notebook_networks_train_with_their_own_loop(notebook, monkeypatch):
     images, _ = data.load_mnist_sample()
+    monkeypatch.setitem(sample_quality.NOTEBOOK_SETUPS[notebook], "batch_size", 16)  # the loop, not the batch, is tested
     batch_size = sample_quality.NOTEBOOK_SETUPS[notebook]["batch_size"]
     images = images[: 2 * batch_size + 5]  # two batches per epoch (the 5 left over are dropped): 3 steps cross an epoch
     initial_weights = []

@@ -306,11 +306,15 @@ def test_each_new_frame_is_shown_by_default_and_not_with_show_false(tmp_path, mo
 
 
 def test_a_resumed_run_redraws_the_missing_frame_of_the_epoch_it_continues_after(tmp_path):
-    """Killed between the checkpoint of epoch 2 and its frame: the resumed fit() draws frame 2 from the restored weights."""
+    """Killed between a checkpoint and its frame: the resumed fit() draws that frame from the restored weights."""
     gan = tiny_gan()
     noise = np.zeros((4, LATENT_DIM), "float32")
     grids = callbacks.SampleGridCallback(noise, tmp_path, show=False)
     gan.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[grids])
     assert [path.name for path in grids.saved_frames()] == ["epoch_0001.png"]
-    gan.fit(tiny_dataset(1), epochs=3, initial_epoch=2, verbose=0, callbacks=[grids])
-    assert [path.name for path in grids.saved_frames()] == ["epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]
+    grids.frame_path(1).unlink()  # killed after checkpoint 1, before its frame
+    gan.fit(tiny_dataset(1), epochs=2, initial_epoch=1, verbose=0, callbacks=[grids])
+    assert [path.name for path in grids.saved_frames()] == ["epoch_0001.png", "epoch_0002.png"]
+    gan.fit(tiny_dataset(1), epochs=4, initial_epoch=3, verbose=0, callbacks=[grids])  # frame 3 was never drawn
+    assert [path.name for path in grids.saved_frames()] == [f"epoch_000{epoch}.png" for epoch in (1, 2, 3, 4)]
+    assert [path.name for path in grids.saved_frames(3)] == ["epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]

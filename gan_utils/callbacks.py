@@ -119,7 +119,6 @@ class GANCheckpoint:
         saved = dict(generator=gan.generator, discriminator=gan.discriminator,
                      generator_optimizer=gan.generator_optimizer, discriminator_optimizer=gan.discriminator_optimizer,
                      epoch=self.epoch)
-        self.ema = ema
         if ema is not None:  # a GeneratorEMA callback: its average and step count are saved too
             saved.update(ema_generator=ema.build(gan.generator), ema_step=ema.step)
         self.checkpoint = tf.train.Checkpoint(**saved)
@@ -297,8 +296,9 @@ class DivergenceMonitor(keras.callbacks.Callback):
     - ``fake_score`` below ``fake_score_floor`` for ``patience_steps`` steps in a row: the discriminator
       rejects every fake and the generator gets no useful gradient; a :class:`GANTrainingWarning`.
     - after every epoch, the generator's images for ``num_samples`` different noise vectors have a
-      :func:`sample_diversity` below ``diversity_floor``: the generator collapsed; a warning. A generator
-      with several inputs gets ``generator_inputs`` (notebook 07's: ``[noise, labels]``) instead.
+      :func:`sample_diversity` below ``diversity_floor`` (0 switches this check off): the generator collapsed;
+      a warning. A generator with several inputs gets ``generator_inputs`` (notebook 07's: ``[noise, labels]``)
+      instead.
     - with a domain ``classifier`` (``metrics.load_domain_classifier``), after every epoch: the classes it reads,
       with at least ``min_confidence`` probability, in ``num_class_samples`` generated images; fewer than half of
       the classes drawn (:func:`metrics.effective_classes` below ``num_classes / 2``): mode collapse onto a few

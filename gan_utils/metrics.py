@@ -24,6 +24,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from gan_utils.callbacks import replace_atomically
 from gan_utils.data import check_images
 
 FEATURE_DIM = 64  # width of the classifier's feature layer: FID needs more images than this
@@ -112,8 +113,7 @@ def load_domain_classifier(dataset="mnist", path=None, images=None, labels=None,
     if epochs is None:
         epochs = 3 if len(images) >= 10_000 else 15
     classifier = train_domain_classifier(images, labels, epochs=epochs, seed=seed, verbose=verbose)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    classifier.save(path)
+    replace_atomically(path, classifier.save)  # a run killed while saving leaves no half-written file to load
     return classifier
 
 

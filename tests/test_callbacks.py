@@ -15,9 +15,11 @@ from gan_utils import callbacks, training, viz
 LATENT_DIM = 8
 
 
-def tiny_gan(seed=0, generator_width=16):
+def tiny_gan(seed=0, generator_width=16, generator_batch_norm=False):
     keras.utils.set_random_seed(seed)
-    generator = keras.Sequential([keras.Input((LATENT_DIM,)), layers.Dense(generator_width, activation="relu"),
+    # Batch normalisation's moving statistics: generator weights that its optimizer does not hold.
+    normalise = [layers.BatchNormalization()] if generator_batch_norm else []
+    generator = keras.Sequential([keras.Input((LATENT_DIM,)), layers.Dense(generator_width, activation="relu"), *normalise,
                                   layers.Dense(28 * 28, activation="tanh"), layers.Reshape((28, 28, 1))])
     discriminator = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(16),
                                       layers.BatchNormalization(), layers.LeakyReLU(), layers.Dense(1)])
@@ -37,20 +39,45 @@ def all_weights(gan):
 
 
 def test_a_restored_checkpoint_holds_both_networks_and_both_optimizers_exactly(tmp_path):
-    gan = tiny_gan(seed=1)
+    gan = tiny_gan(seed=1, generator_batch_norm=True)
     gan.fit(tiny_dataset(), epochs=1, verbose=0)
     callbacks.GANCheckpoint(gan, tmp_path).save(1)
 
-    restored = tiny_gan(seed=2)  # other initial weights
+    restored = tiny_gan(seed=2, generator_batch_norm=True)  # other initial weights
     assert any(not np.array_equal(a, b) for a, b in zip(all_weights(restored), all_weights(gan)))
     assert callbacks.GANCheckpoint(restored, tmp_path).restore_latest() == 1
     for restored_weight, trained_weight in zip(all_weights(restored), all_weights(gan)):
-        np.testing.assert_array_equal(restored_weight, trained_weight)  # the discriminator's, moving statistics too
+        np.testing.assert_array_equal(restored_weight, trained_weight)  # both networks' moving statistics too
     for optimizer, trained in ((restored.generator_optimizer, gan.generator_optimizer),
                                (restored.discriminator_optimizer, gan.discriminator_optimizer)):
         assert int(optimizer.iterations) == int(trained.iterations) == 2
         for slot, trained_slot in zip(optimizer.variables, trained.variables):  # Adam's moments
             np.testing.assert_array_equal(np.array(slot), np.array(trained_slot))
+
+
+def test_optimizers_not_built_yet_are_built_and_restored_too(tmp_path):
+    """The series' GANs build their optimizers in compile; a GAN class that does not gets them built here."""
+    gan = tiny_gan(seed=1)
+    gan.fit(tiny_dataset(), epochs=1, verbose=0)
+    callbacks.GANCheckpoint(gan, tmp_path).save(1)
+    restored = tiny_gan(seed=2)
+    restored.generator_optimizer, restored.discriminator_optimizer = keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3)
+    assert callbacks.GANCheckpoint(restored, tmp_path).restore_latest() == 1
+    for optimizer, trained in ((restored.generator_optimizer, gan.generator_optimizer),
+                               (restored.discriminator_optimizer, gan.discriminator_optimizer)):
+        assert int(optimizer.iterations) == 2 and len(optimizer.variables) == len(trained.variables)
+        for slot, trained_slot in zip(optimizer.variables, trained.variables):
+            np.testing.assert_array_equal(np.array(slot), np.array(trained_slot))
+
+
+def test_checkpoints_name_what_they_hold_and_keep_the_newest_3_by_default(tmp_path):
+    """The names are the checkpoint's format: a run resumed after an update of gan_utils looks them up."""
+    checkpoint = callbacks.GANCheckpoint(tiny_gan(generator_batch_norm=True), tmp_path)
+    for epoch in range(1, 6):
+        checkpoint.save(epoch)
+    assert sorted(path.name for path in tmp_path.glob("ckpt-*.index")) == ["ckpt-3.index", "ckpt-4.index", "ckpt-5.index"]
+    saved = {name.split("/")[0] for name, _ in tf.train.list_variables(str(tmp_path / "ckpt-5"))}
+    assert {"generator", "discriminator", "generator_optimizer", "discriminator_optimizer", "epoch"} <= saved
 
 
 def test_restore_from_an_empty_folder_starts_at_epoch_zero(tmp_path):
@@ -83,6 +110,12 @@ def test_checkpoint_callback_never_saves_an_epoch_whose_logs_hold_a_nan(tmp_path
     saver.on_train_end()
     assert [path.rsplit("-", 1)[1] for path in checkpoint.manager.checkpoints] == ["1"]
     assert checkpoint.history == {"d_loss": [1.0], "g_loss": [0.5]}
+
+
+def test_replace_atomically_makes_missing_folders_and_leaves_only_the_file(tmp_path):
+    path = tmp_path / "outputs" / "09_when_a_gan_goes_wrong" / "best_generator.keras"
+    assert callbacks.replace_atomically(path, lambda temporary: temporary.write_text("weights")) == path
+    assert path.read_text() == "weights" and [child.name for child in path.parent.iterdir()] == [path.name]
 
 
 def test_history_is_written_atomically_so_a_save_killed_while_writing_leaves_the_last_one(tmp_path, monkeypatch):
@@ -160,6 +193,57 @@ def test_a_checkpoint_of_other_data_is_refused_rather_than_continued(tmp_path):
     assert callbacks.GANCheckpoint(tiny_gan(), tmp_path, run_info={"data": "keras"}).start(1, resume=False) == 0
 
 
+class SaveRecorder:
+    """Stands in for a GANCheckpoint: records which epochs CheckpointCallback saves."""
+
+    def __init__(self):
+        self.saved = []
+
+    def record_epoch(self, epoch_number, logs):
+        pass
+
+    def save(self, epoch_number):
+        self.saved.append(epoch_number)
+
+
+def test_checkpoint_callback_saves_every_15th_epoch_by_default_and_no_epoch_twice():
+    """15: notebook 02's interval, the article's. A run ending on an interval, or a second fit() that trains
+    nothing, does not save that epoch again; a run stopped before its first epoch ended saves nothing."""
+    recorder = SaveRecorder()
+    saver = callbacks.CheckpointCallback(recorder)
+    saver.on_train_end()
+    assert recorder.saved == []
+    for epoch in range(30):
+        saver.on_epoch_end(epoch, {"g_loss": 1.0})
+    saver.on_train_end()
+    assert recorder.saved == [15, 30]
+    for epoch in range(30, 32):
+        saver.on_epoch_end(epoch, {"g_loss": 1.0})
+    saver.on_train_end()
+    saver.on_train_end()
+    assert recorder.saved == [15, 30, 32]
+
+
+def test_the_refusal_names_every_setting_that_differs_and_the_ways_out(tmp_path):
+    callbacks.GANCheckpoint(tiny_gan(), tmp_path, run_info={"data": "sample", "steps": 100, "seed": 0}).save(1)
+    other = callbacks.GANCheckpoint(tiny_gan(), tmp_path, run_info={"data": "keras", "steps": 200, "seed": 0})
+    with pytest.raises(callbacks.CheckpointMismatchError) as refused:
+        other.restore_latest()
+    assert str(refused.value) == (
+        f"The checkpoints in {tmp_path} were trained with data='sample' (this run: 'keras'), steps=100 (this run: 200). "
+        f"Continuing them would mix two runs: start from scratch (RESUME = False in the notebook's parameters, or "
+        f"delete {tmp_path}), or use another GAN_OUTPUT_DIR.")
+
+
+def test_recording_an_epoch_again_replaces_it_and_every_later_one(tmp_path):
+    """A run resumed from an earlier checkpoint than its history reached writes its epochs over the old ones."""
+    checkpoint = callbacks.GANCheckpoint(tiny_gan(), tmp_path)
+    for epoch in (1, 2, 3):
+        checkpoint.record_epoch(epoch, {"g_loss": float(epoch)})
+    checkpoint.record_epoch(2, {"g_loss": 20.0})
+    assert checkpoint.history == {"g_loss": [1.0, 20.0]}
+
+
 def test_checkpoint_callback_rejects_a_bad_interval(tmp_path):
     with pytest.raises(ValueError, match="every_n_epochs"):
         callbacks.CheckpointCallback(callbacks.GANCheckpoint(tiny_gan(), tmp_path), every_n_epochs=0)
@@ -201,6 +285,26 @@ def test_generator_ema_averages_every_step_also_with_steps_per_execution(steps_p
     expected = expected_average(recorder.snapshots, steps_per_execution, decay=0.9)
     for average, want in zip(ema.ema_generator.weights, expected):
         np.testing.assert_allclose(np.array(average), want, rtol=1e-5, atol=1e-6)
+
+
+def test_generator_ema_takes_a_decay_from_0_up_to_but_not_1_and_defaults_to_notebook_02s():
+    assert callbacks.GeneratorEMA().decay == 0.999
+    assert callbacks.GeneratorEMA(decay=0.0).decay == 0.0  # the average is the generator itself
+    for decay in (1.0, 1.5, -0.1):
+        with pytest.raises(ValueError) as refused:
+            callbacks.GeneratorEMA(decay=decay)
+        assert str(refused.value) == f"decay must be in [0, 1), e.g. 0.999, got {decay}."
+
+
+def test_a_new_average_starts_from_the_weights_training_starts_from():
+    """GANCheckpoint(ema=...) builds the average before a restore may change the generator's weights."""
+    gan, average = tiny_gan(), callbacks.GeneratorEMA(decay=0.9)
+    average.build(gan.generator)
+    gan.generator.set_weights([weight + 1.0 for weight in gan.generator.get_weights()])
+    average.set_model(gan)
+    average.on_train_begin()
+    for averaged, weight in zip(average.ema_generator.weights, gan.generator.weights):
+        np.testing.assert_array_equal(np.array(averaged), np.array(weight))
 
 
 def test_checkpoint_saves_and_restores_the_generator_average(tmp_path):

@@ -1,5 +1,7 @@
 """Runs made to fail on purpose: a NaN loss stops training clearly; a winning discriminator and a collapsed generator warn."""
 
+import inspect
+import math
 import re
 import warnings
 
@@ -101,12 +103,154 @@ def test_the_discriminator_warning_judges_each_step_not_the_epochs_running_mean(
     assert len(won) == 1 and "step 60;" in won[0] and "g_loss went from 7.00 to 7.00" in won[0]
 
 
+@pytest.mark.parametrize("name", ["d_loss", "g_loss"])
+def test_a_nan_in_either_loss_alone_stops_training_with_the_causes_and_the_way_on(name):
+    monitor = callbacks.DivergenceMonitor()
+    monitor.set_model(tiny_gan())
+    monitor.on_train_begin()
+    monitor.on_epoch_begin(2)
+    logs = {"d_loss": 1.0, "g_loss": 1.0, "fake_score": 0.5}
+    monitor.on_train_batch_end(0, logs)
+    with pytest.raises(callbacks.TrainingDivergedError) as stopped:
+        monitor.on_train_batch_end(6, dict(logs, **{name: math.nan}))
+    assert str(stopped.value) == (
+        f"Training diverged: {name} became nan at epoch 3, step 7, so the weights now hold NaN or infinite values and "
+        "training was stopped. Likely causes: a learning rate too high for this model (the DCGAN articles use Adam at "
+        "1e-4 to 2e-4; try ten times lower), or training images not scaled to [-1, 1] (check them with "
+        "gan_utils.data.check_images; gan_utils.data.to_unit_range scales [0, 255] pixels). Fix the cause and run "
+        "again: training continues from the last checkpoint saved before the NaN, with the learning rates you compiled.")
+
+
+def test_logs_without_d_of_g_z_get_the_nan_check_only():
+    """Notebook 08's WGAN-GP logs d_loss, g_loss, wasserstein and penalty: its critic scores, it gives no D(G(z))."""
+    monitor = callbacks.DivergenceMonitor(patience_steps=1)
+    monitor.set_model(tiny_gan())
+    monitor.on_train_begin()
+    monitor.on_epoch_begin(0)
+    logs = {"d_loss": -5.0, "g_loss": 3.0, "wasserstein": 5.0, "penalty": 0.1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", callbacks.GANTrainingWarning)
+        for step in range(3):
+            monitor.on_train_batch_end(step, logs)
+    with pytest.raises(callbacks.TrainingDivergedError, match="d_loss became nan at epoch 1, step 4"):
+        monitor.on_train_batch_end(3, dict(logs, d_loss=math.nan))
+
+
+def won_warnings(epochs, **monitor_settings):
+    """The monitor's "discriminator has won" warnings for ``epochs``: each a list of calls (Keras calls back once per
+    ``steps_per_execution`` steps), each call the D(G(z)) of the steps it covers."""
+    monitor = callbacks.DivergenceMonitor(**monitor_settings)
+    monitor.set_model(tiny_gan())
+    monitor.on_train_begin()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for epoch, calls in enumerate(epochs):
+            monitor.on_epoch_begin(epoch)
+            means = RunningMeans()
+            for fake_scores in calls:
+                for fake_score in fake_scores:
+                    logs = means.step(d_loss=1.0, g_loss=1.0, fake_score=fake_score)
+                monitor.on_train_batch_end(means.steps - 1, logs)
+    return [str(warning.message) for warning in caught if "discriminator has won" in str(warning.message)]
+
+
+def test_the_first_call_of_each_epoch_reads_the_steps_it_covers():
+    """An epoch's first call has no earlier total to subtract: its value is the mean of its own steps, and it
+    counts them all (three with steps_per_execution=3)."""
+    assert won_warnings([[[0.5]] * 3] * 2, patience_steps=1) == []  # every step 0.5, one step per call: none below the floor
+    won = won_warnings([[[0.5, 0.5, 0.5]], [[0.0, 0.0, 0.12]]], patience_steps=3)  # epoch 2: three steps averaging 0.04
+    assert len(won) == 1 and "for 3 steps (epoch 2, step 3;" in won[0]
+
+
+def test_the_discriminator_wins_only_below_the_floor_and_the_warning_says_how_g_loss_went():
+    """D(G(z)) at the floor itself is no win; the warning gives g_loss at the streak's first step and now.
+    One step per epoch: each step's value reaches the monitor as it is, with no running mean to undo."""
+    monitor = callbacks.DivergenceMonitor(patience_steps=3)
+    monitor.set_model(tiny_gan())
+    monitor.on_train_begin()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for epoch, (fake_score, g_loss) in enumerate([(0.05, 1.0)] * 5 + [(0.01, 2.0), (0.01, 4.0), (0.01, 7.0)]):
+            monitor.on_epoch_begin(epoch)
+            monitor.on_train_batch_end(0, {"d_loss": 0.1, "g_loss": g_loss, "fake_score": fake_score})
+    assert [str(warning.message) for warning in caught] == [
+        "The discriminator has won: D(G(z)) stayed below 0.05 for 3 steps (epoch 8, step 1; g_loss went from 2.00 to "
+        "7.00). It rejects every generated image, so the generator learns little. Try a lower discriminator learning "
+        "rate, one-sided label smoothing, or check that real images are in [-1, 1] like the generator's tanh output."]
+
+
+def test_by_default_the_discriminator_warning_comes_after_100_steps_counted_from_the_first():
+    won = won_warnings([[[0.0]] * 120])
+    assert len(won) == 1 and "for 100 steps (epoch 1, step 100;" in won[0]
+    assert won_warnings([[[0.0]]], patience_steps=1) != []  # a patience of one step is allowed
+
+
 def test_a_collapsed_generator_gets_a_warning():
     constant = keras.Sequential([keras.Input((LATENT_DIM,)), layers.Dense(28 * 28, activation="tanh", kernel_initializer="zeros",
                                                                           bias_initializer="random_normal"), layers.Reshape((28, 28, 1))])
     gan = tiny_gan(generator_lr=0.0, generator=constant)  # the same image for every noise vector
     with pytest.warns(callbacks.GANTrainingWarning, match="generator may have collapsed: after epoch 1"):
         gan.fit(digits(), epochs=1, verbose=0, callbacks=[callbacks.DivergenceMonitor()])
+
+
+def test_the_collapse_check_reads_the_generator_in_inference_mode_as_it_draws_samples():
+    """Batch normalisation whose moving variance squashes the noise: every sample the same (a collapse), while
+    training mode, normalising each batch by itself, would draw 16 different images."""
+    normalise, draw = layers.BatchNormalization(center=False, scale=False), layers.Dense(28 * 28)
+    generator = keras.Sequential([keras.Input((LATENT_DIM,)), normalise, draw, layers.Reshape((28, 28, 1))])
+    normalise.moving_variance.assign(np.full(LATENT_DIM, 1e8))
+    draw.bias.assign(data.load_mnist_sample()[0][0].reshape(-1))  # one digit, whatever the noise
+    monitor = callbacks.DivergenceMonitor()
+    monitor.set_model(gan_of(generator))
+    monitor.on_train_begin()
+    with pytest.warns(callbacks.GANTrainingWarning) as caught:
+        monitor.on_epoch_end(0)
+    diversity = callbacks.sample_diversity(generator(monitor.generator_inputs, training=False))
+    assert [str(warning.message) for warning in caught] == [
+        f"The generator may have collapsed: after epoch 1 its images for 16 different noise vectors are nearly identical "
+        f"(diversity {diversity:.3f} < 0.05). Training rarely recovers from this; restart from an earlier checkpoint with "
+        "lower learning rates, or a discriminator that trains less."]
+    assert callbacks.sample_diversity(generator(monitor.generator_inputs, training=True)) > 0.2  # floor: 0.05
+
+
+def test_a_diversity_floor_of_zero_switches_the_collapse_check_off():
+    constant = keras.Sequential([keras.Input((LATENT_DIM,)), layers.Dense(28 * 28, kernel_initializer="zeros",
+                                                                          bias_initializer="random_normal"), layers.Reshape((28, 28, 1))])
+    monitor = callbacks.DivergenceMonitor(diversity_floor=0.0)
+    monitor.set_model(gan_of(constant))
+    monitor.on_train_begin()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", callbacks.GANTrainingWarning)
+        monitor.on_epoch_end(0)
+
+
+def test_by_default_the_collapse_check_draws_the_same_16_noise_vectors_every_time():
+    first, second = callbacks.DivergenceMonitor(), callbacks.DivergenceMonitor()
+    for monitor in (first, second):
+        monitor.set_model(tiny_gan())
+        monitor.on_train_begin()
+    assert first.generator_inputs.shape == (16, LATENT_DIM)
+    np.testing.assert_array_equal(first.generator_inputs, second.generator_inputs)
+
+
+def read_as(classes, confidence):
+    """Classifier probabilities (N, 10): image i read as ``classes[i]`` with ``confidence``, the rest spread evenly."""
+    probabilities = np.full((len(classes), 10), (1.0 - confidence) / 9)
+    probabilities[np.arange(len(classes)), classes] = confidence
+    return probabilities
+
+
+def test_by_default_the_class_check_reads_500_images(monkeypatch):
+    monkeypatch.setattr(metrics, "classifier_outputs", lambda classifier, images: (None, read_as([1] * len(images), 0.95)))
+    monitor = callbacks.DivergenceMonitor(classifier="given above")
+    monitor.set_model(gan_of(generator_of(data.load_mnist_sample()[0][:10])))
+    monitor.on_train_begin()
+    with pytest.warns(callbacks.GANTrainingWarning) as caught:
+        monitor.on_epoch_end(0)
+    assert [str(warning.message) for warning in caught] == [
+        "Mode collapse: after epoch 1 the classifier reads only 1.0 of 10 classes in the 500 of 500 generated images it "
+        "can read (most common: 1: 100%, 0: 0%, 2: 0%). The generator draws a few classes well and ignores the rest. "
+        "Try a lower generator learning rate, one-sided label smoothing, or an earlier checkpoint."]
 
 
 def test_a_healthy_run_gets_no_warning():
@@ -191,16 +335,38 @@ def test_a_generator_that_draws_every_digit_gets_no_mode_collapse_warning(digit_
     assert class_warnings(generator_of(images[900:]), digit_classifier) == []
 
 
-def test_the_mode_collapse_warning_reads_the_images_drawn_with_the_monitors_seed(digit_classifier):
+@pytest.mark.parametrize("probabilities, warned", [
+    (read_as([1, 7] * 150, 0.9), True),  # read with exactly min_confidence: counted
+    (np.concatenate([read_as([1] * 150, 0.95), read_as([0] * 150, 0.1)]), True),  # exactly half readable: counted
+    (read_as([0, 1, 3, 7] * 75, 0.95), True),  # four of ten classes: fewer than half
+    (read_as([0, 1, 3, 7, 8] * 60, 0.95), False),  # five of ten: half, not fewer
+])
+def test_the_class_check_counts_from_min_confidence_on_and_warns_below_half_of_the_classes(monkeypatch, probabilities, warned):
+    """The classifier's readings are given here, so that each boundary is met exactly."""
+    monkeypatch.setattr(metrics, "classifier_outputs", lambda classifier, images: (None, probabilities))
+    caught = class_warnings(generator_of(data.load_mnist_sample()[0][:10]), classifier="given above")
+    assert len(caught) == warned
+
+
+def test_the_mode_collapse_warning_reads_the_images_drawn_with_the_monitors_seed(digit_classifier, monkeypatch):
     images, labels = data.load_mnist_sample()
     generator = generator_of(images[900:][np.isin(labels[900:], [1, 7])])
     gan = gan_of(generator)
     monitor = callbacks.DivergenceMonitor(classifier=digit_classifier, num_class_samples=300, seed=5)
     monitor.set_model(gan)
     monitor.on_train_begin()
+    seeds, generate_images = [], metrics.generate_images
+
+    def recording_the_seed(*args, **kwargs):
+        seeds.append(inspect.signature(generate_images).bind(*args, **kwargs).arguments.get("seed", "the default"))
+        return generate_images(*args, **kwargs)
+
+    monkeypatch.setattr(metrics, "generate_images", recording_the_seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         monitor.on_epoch_end(0)
+    monkeypatch.undo()
+    assert seeds == [5]
     _, probabilities = metrics.classifier_outputs(digit_classifier, metrics.generate_images(generator, 300, seed=5))
     readable = probabilities[probabilities.max(axis=1) >= 0.9].argmax(axis=1)
     shares = np.bincount(readable, minlength=10) / len(readable)

@@ -1,5 +1,7 @@
 """gan_utils.metrics: the domain classifier, FID / KID / score, and their input checks."""
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -49,6 +51,25 @@ def test_default_path_follows_gan_data_and_the_cache_folder(monkeypatch, tmp_pat
                         lambda images, labels, **kwargs: trained.append(len(images)) or metrics.build_domain_classifier())
     metrics.load_domain_classifier("mnist")  # GAN_DATA=sample in the test suite
     assert trained == [1000] and (tmp_path / "mnist-sample_classifier.keras").exists()
+
+
+def test_a_classifier_save_killed_half_way_leaves_no_file_that_later_loads_would_fail_on(monkeypatch, tmp_path, digits):
+    """The classifier is cached once and loaded by every later run: a half-written file would break them all."""
+    classifier = metrics.build_domain_classifier()
+
+    def dies_half_way(path):
+        Path(path).write_bytes(b"PK\x03\x04 the first bytes of a .keras archive, and no more")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(classifier, "save", dies_half_way)
+    monkeypatch.setattr(metrics, "train_domain_classifier", lambda *args, **kwargs: classifier)
+    path = tmp_path / "classifier.keras"
+    with pytest.raises(KeyboardInterrupt):
+        metrics.load_domain_classifier(path=path, images=digits[0][:10], labels=digits[1][:10])
+    assert not path.exists()
+    monkeypatch.undo()
+    metrics.load_domain_classifier(path=path, images=digits[0][:100], labels=digits[1][:100], epochs=1)
+    assert metrics.load_domain_classifier(path=path).output_shape == (None, 10)
 
 
 def test_classifier_learns_the_digits(classifier, digits):

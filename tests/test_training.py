@@ -198,8 +198,17 @@ def test_fit_traces_the_training_step_once_and_trains_networks_built_late_too():
     vanilla.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
     assert vanilla.generator_optimizer.built and vanilla.discriminator_optimizer.built
 
-    late = training.GAN(keras.Sequential([layers.Dense(16, activation="tanh"), layers.Reshape((4, 4, 1))]),
-                        keras.Sequential([layers.Flatten(), layers.Dense(1)]), latent_dim=LATENT_DIM)
-    late.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
-    late.fit(real_batches(), epochs=1, verbose=0, shuffle=False)
-    assert int(late.generator_optimizer.iterations) == int(late.discriminator_optimizer.iterations) == 1
+    def late_generator():
+        return keras.Sequential([layers.Dense(16, activation="tanh"), layers.Reshape((4, 4, 1))])
+
+    def late_discriminator():
+        return keras.Sequential([layers.Flatten(), layers.Dense(1)])
+
+    built_generator, built_discriminator = tiny_networks()
+    for gan_class, generator, discriminator, run_eagerly in ((training.GAN, late_generator(), late_discriminator(), False),
+                                                             (training.GAN, built_generator, late_discriminator(), True),
+                                                             (training.VanillaGAN, late_generator(), built_discriminator, True)):
+        late = gan_class(generator, discriminator, latent_dim=LATENT_DIM)
+        late.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), run_eagerly=run_eagerly)  # eagerly: faster, and fails alike
+        late.fit(real_batches(), epochs=1, verbose=0, shuffle=False)
+        assert int(late.generator_optimizer.iterations) == int(late.discriminator_optimizer.iterations) == 1

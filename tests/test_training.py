@@ -182,7 +182,8 @@ def test_the_latent_size_defaults_to_the_articles_100():
 
 def test_fit_traces_the_training_step_once_and_trains_networks_built_late_too():
     """compile creates the optimizers' variables: created in the first step, they make TensorFlow trace it twice.
-    Networks without an Input have no variables before their first call: their optimizers are built in that step."""
+    Networks without an Input have no variables before their first call: their optimizers are built in that step,
+    also when the other network is built (a build on no variables would fail the first step: "Unknown variable")."""
     traces = []
 
     class CountedGAN(training.GAN):

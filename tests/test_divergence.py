@@ -31,6 +31,20 @@ def digits(count=64, batch_size=16):
     return data.make_dataset(images[:count], batch_size, shuffle=False)
 
 
+def started_monitor(gan, **monitor_settings):
+    """A DivergenceMonitor watching ``gan``, as fit() leaves it before the first step."""
+    monitor = callbacks.DivergenceMonitor(**monitor_settings)
+    monitor.set_model(gan)
+    monitor.on_train_begin()
+    return monitor
+
+
+def constant_generator():
+    """The same image, in [-1, 1], for every noise vector."""
+    return keras.Sequential([keras.Input((LATENT_DIM,)), layers.Dense(28 * 28, activation="tanh", kernel_initializer="zeros",
+                                                                      bias_initializer="random_normal"), layers.Reshape((28, 28, 1))])
+
+
 def test_a_nan_loss_stops_training_naming_epoch_step_and_causes_and_keeps_the_last_checkpoint(tmp_path):
     gan = tiny_gan()
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path)
@@ -88,9 +102,7 @@ class RunningMeans:
 def test_the_discriminator_warning_judges_each_step_not_the_epochs_running_mean():
     """50 healthy steps, then D rejects every fake for 10 steps: the epoch's mean of D(G(z)) stays high
     (about 0.75), each step's value does not. Steps are fed to the monitor as Keras logs them."""
-    monitor = callbacks.DivergenceMonitor(patience_steps=10)
-    monitor.set_model(tiny_gan())
-    monitor.on_train_begin()
+    monitor = started_monitor(tiny_gan(), patience_steps=10)
     monitor.on_epoch_begin(0)
     means = RunningMeans()
     with warnings.catch_warnings(record=True) as caught:
@@ -105,9 +117,7 @@ def test_the_discriminator_warning_judges_each_step_not_the_epochs_running_mean(
 
 @pytest.mark.parametrize("name", ["d_loss", "g_loss"])
 def test_a_nan_in_either_loss_alone_stops_training_with_the_causes_and_the_way_on(name):
-    monitor = callbacks.DivergenceMonitor()
-    monitor.set_model(tiny_gan())
-    monitor.on_train_begin()
+    monitor = started_monitor(tiny_gan())
     monitor.on_epoch_begin(2)
     logs = {"d_loss": 1.0, "g_loss": 1.0, "fake_score": 0.5}
     monitor.on_train_batch_end(0, logs)
@@ -123,9 +133,7 @@ def test_a_nan_in_either_loss_alone_stops_training_with_the_causes_and_the_way_o
 
 def test_logs_without_d_of_g_z_get_the_nan_check_only():
     """Notebook 08's WGAN-GP logs d_loss, g_loss, wasserstein and penalty: its critic scores, it gives no D(G(z))."""
-    monitor = callbacks.DivergenceMonitor(patience_steps=1)
-    monitor.set_model(tiny_gan())
-    monitor.on_train_begin()
+    monitor = started_monitor(tiny_gan(), patience_steps=1)
     monitor.on_epoch_begin(0)
     logs = {"d_loss": -5.0, "g_loss": 3.0, "wasserstein": 5.0, "penalty": 0.1}
     with warnings.catch_warnings():
@@ -139,9 +147,7 @@ def test_logs_without_d_of_g_z_get_the_nan_check_only():
 def won_warnings(epochs, **monitor_settings):
     """The monitor's "discriminator has won" warnings for ``epochs``: each a list of calls (Keras calls back once per
     ``steps_per_execution`` steps), each call the D(G(z)) of the steps it covers."""
-    monitor = callbacks.DivergenceMonitor(**monitor_settings)
-    monitor.set_model(tiny_gan())
-    monitor.on_train_begin()
+    monitor = started_monitor(tiny_gan(), **monitor_settings)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for epoch, calls in enumerate(epochs):
@@ -165,9 +171,7 @@ def test_the_first_call_of_each_epoch_reads_the_steps_it_covers():
 def test_the_discriminator_wins_only_below_the_floor_and_the_warning_says_how_g_loss_went():
     """D(G(z)) at the floor itself is no win; the warning gives g_loss at the streak's first step and now.
     One step per epoch: each step's value reaches the monitor as it is, with no running mean to undo."""
-    monitor = callbacks.DivergenceMonitor(patience_steps=3)
-    monitor.set_model(tiny_gan())
-    monitor.on_train_begin()
+    monitor = started_monitor(tiny_gan(), patience_steps=3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for epoch, (fake_score, g_loss) in enumerate([(0.05, 1.0)] * 5 + [(0.01, 2.0), (0.01, 4.0), (0.01, 7.0)]):
@@ -186,9 +190,7 @@ def test_by_default_the_discriminator_warning_comes_after_100_steps_counted_from
 
 
 def test_a_collapsed_generator_gets_a_warning():
-    constant = keras.Sequential([keras.Input((LATENT_DIM,)), layers.Dense(28 * 28, activation="tanh", kernel_initializer="zeros",
-                                                                          bias_initializer="random_normal"), layers.Reshape((28, 28, 1))])
-    gan = tiny_gan(generator_lr=0.0, generator=constant)  # the same image for every noise vector
+    gan = tiny_gan(generator_lr=0.0, generator=constant_generator())
     with pytest.warns(callbacks.GANTrainingWarning, match="generator may have collapsed: after epoch 1"):
         gan.fit(digits(), epochs=1, verbose=0, callbacks=[callbacks.DivergenceMonitor()])
 
@@ -200,9 +202,7 @@ def test_the_collapse_check_reads_the_generator_in_inference_mode_as_it_draws_sa
     generator = keras.Sequential([keras.Input((LATENT_DIM,)), normalise, draw, layers.Reshape((28, 28, 1))])
     normalise.moving_variance.assign(np.full(LATENT_DIM, 1e8))
     draw.bias.assign(data.load_mnist_sample()[0][0].reshape(-1))  # one digit, whatever the noise
-    monitor = callbacks.DivergenceMonitor()
-    monitor.set_model(gan_of(generator))
-    monitor.on_train_begin()
+    monitor = started_monitor(gan_of(generator))
     with pytest.warns(callbacks.GANTrainingWarning) as caught:
         monitor.on_epoch_end(0)
     diversity = callbacks.sample_diversity(generator(monitor.generator_inputs, training=False))
@@ -214,21 +214,14 @@ def test_the_collapse_check_reads_the_generator_in_inference_mode_as_it_draws_sa
 
 
 def test_a_diversity_floor_of_zero_switches_the_collapse_check_off():
-    constant = keras.Sequential([keras.Input((LATENT_DIM,)), layers.Dense(28 * 28, kernel_initializer="zeros",
-                                                                          bias_initializer="random_normal"), layers.Reshape((28, 28, 1))])
-    monitor = callbacks.DivergenceMonitor(diversity_floor=0.0)
-    monitor.set_model(gan_of(constant))
-    monitor.on_train_begin()
+    monitor = started_monitor(gan_of(constant_generator()), diversity_floor=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", callbacks.GANTrainingWarning)
         monitor.on_epoch_end(0)
 
 
 def test_by_default_the_collapse_check_draws_the_same_16_noise_vectors_every_time():
-    first, second = callbacks.DivergenceMonitor(), callbacks.DivergenceMonitor()
-    for monitor in (first, second):
-        monitor.set_model(tiny_gan())
-        monitor.on_train_begin()
+    first, second = started_monitor(tiny_gan()), started_monitor(tiny_gan())
     assert first.generator_inputs.shape == (16, LATENT_DIM)
     np.testing.assert_array_equal(first.generator_inputs, second.generator_inputs)
 
@@ -242,9 +235,7 @@ def read_as(classes, confidence):
 
 def test_by_default_the_class_check_reads_500_images(monkeypatch):
     monkeypatch.setattr(metrics, "classifier_outputs", lambda classifier, images: (None, read_as([1] * len(images), 0.95)))
-    monitor = callbacks.DivergenceMonitor(classifier="given above")
-    monitor.set_model(gan_of(generator_of(data.load_mnist_sample()[0][:10])))
-    monitor.on_train_begin()
+    monitor = started_monitor(gan_of(generator_of(data.load_mnist_sample()[0][:10])), classifier="given above")
     with pytest.warns(callbacks.GANTrainingWarning) as caught:
         monitor.on_epoch_end(0)
     assert [str(warning.message) for warning in caught] == [
@@ -302,9 +293,7 @@ def gan_of(generator, steps_taken=200):
 
 def class_warnings(generator, classifier, steps_taken=200, **monitor_settings):
     gan = gan_of(generator, steps_taken)
-    monitor = callbacks.DivergenceMonitor(classifier=classifier, num_class_samples=300, **monitor_settings)
-    monitor.set_model(gan)
-    monitor.on_train_begin()
+    monitor = started_monitor(gan, classifier=classifier, num_class_samples=300, **monitor_settings)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         monitor.on_epoch_end(0)
@@ -352,9 +341,7 @@ def test_the_mode_collapse_warning_reads_the_images_drawn_with_the_monitors_seed
     images, labels = data.load_mnist_sample()
     generator = generator_of(images[900:][np.isin(labels[900:], [1, 7])])
     gan = gan_of(generator)
-    monitor = callbacks.DivergenceMonitor(classifier=digit_classifier, num_class_samples=300, seed=5)
-    monitor.set_model(gan)
-    monitor.on_train_begin()
+    monitor = started_monitor(gan, classifier=digit_classifier, num_class_samples=300, seed=5)
     seeds, generate_images = [], metrics.generate_images
 
     def recording_the_seed(*args, **kwargs):

@@ -396,8 +396,9 @@ class DivergenceMonitor(keras.callbacks.Callback):
             warnings.warn(
                 f"Mode collapse: after epoch {epoch + 1} the classifier reads only {effective:.1f} of {len(shares)} classes in "
                 f"the {readable.sum()} of {self.num_class_samples} generated images it can read (most common: {drawn}). The "
-                "generator draws a few classes well and ignores the rest. Try a lower generator learning rate, one-sided "
-                "label smoothing, or an earlier checkpoint.", GANTrainingWarning, stacklevel=2)
+                "generator draws a few classes well and ignores the rest. Try an earlier checkpoint, more training images "
+                "(a few seen many times invite this), a lower generator learning rate, or one-sided label smoothing.",
+                GANTrainingWarning, stacklevel=2)
 
 
 class SaveGeneratorCallback(keras.callbacks.Callback):

@@ -241,7 +241,8 @@ def test_by_default_the_class_check_reads_500_images(monkeypatch):
     assert [str(warning.message) for warning in caught] == [
         "Mode collapse: after epoch 1 the classifier reads only 1.0 of 10 classes in the 500 of 500 generated images it "
         "can read (most common: 1: 100%, 0: 0%, 2: 0%). The generator draws a few classes well and ignores the rest. "
-        "Try a lower generator learning rate, one-sided label smoothing, or an earlier checkpoint."]
+        "Try an earlier checkpoint, more training images (a few seen many times invite this), a lower generator "
+        "learning rate, or one-sided label smoothing."]
 
 
 def test_a_healthy_run_gets_no_warning():

@@ -34,7 +34,7 @@ CASES = {
                              "X_train = real_images"),
     "07_conditional_gan_mnist": (["build_conditional_generator", "build_conditional_discriminator", "one_hot_labels", "generate"], ""),
     "08_wgan_gp_mnist": (["build_critic", "gradient_penalty", "WGANGP"], ""),
-    "09_when_a_gan_goes_wrong": ([], ""),
+    "09_when_a_gan_goes_wrong": (["build_mlp_generator", "build_mlp_discriminator"], ""),
     "05_celeba_faces": (["decode_face", "read_faces", "batch_faces", "build_celeba_generator", "build_celeba_discriminator"], ""),
 }
 

@@ -113,6 +113,9 @@ class GANCheckpoint:
         self.directory = Path(directory)
         # Optimizer slots are created lazily; build them so a restore has variables to fill.
         for optimizer, network in ((gan.generator_optimizer, gan.generator), (gan.discriminator_optimizer, gan.discriminator)):
+            if not network.built:  # an optimizer built on no variables fails at the first step ("Unknown variable")
+                raise ValueError(f"GANCheckpoint needs built networks, and {network.name} has no weights yet: start it with "
+                                 "keras.Input(shape=...), as this series' models do, or call it on one batch first.")
             if not optimizer.built:
                 optimizer.build(network.trainable_variables)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)

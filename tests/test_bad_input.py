@@ -75,6 +75,19 @@ def test_checkpoint_of_a_different_latent_size_is_refused_clearly(tmp_path):
     assert "delete" in raised_by_gan_utils(raised)
 
 
+def test_a_checkpoint_of_networks_without_weights_is_refused_before_it_breaks_training(tmp_path):
+    """Without the check, GANCheckpoint built the optimizer on no variables and the first step raised "Unknown variable"."""
+    for unbuilt in ("generator", "discriminator"):
+        generator = keras.Sequential([layers.Dense(28 * 28, activation="tanh"), layers.Reshape((28, 28, 1))], name="generator")
+        discriminator = keras.Sequential([layers.Flatten(), layers.Dense(1)], name="discriminator")
+        (discriminator if unbuilt == "generator" else generator).build((None, 28, 28, 1) if unbuilt == "generator" else (None, 8))
+        gan = training.GAN(generator, discriminator, latent_dim=8)
+        gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+        with pytest.raises(ValueError, match=f"{unbuilt} has no weights yet") as raised:
+            callbacks.GANCheckpoint(gan, tmp_path)
+        assert "keras.Input" in raised_by_gan_utils(raised)
+
+
 def test_load_generator_loads_a_saved_generator_in_safe_mode(tmp_path):
     generator = tiny_generator()
     generator.save(tmp_path / "generator.keras")

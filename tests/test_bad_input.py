@@ -80,7 +80,10 @@ def test_a_checkpoint_of_networks_without_weights_is_refused_before_it_breaks_tr
     for unbuilt in ("generator", "discriminator"):
         generator = keras.Sequential([layers.Dense(28 * 28, activation="tanh"), layers.Reshape((28, 28, 1))], name="generator")
         discriminator = keras.Sequential([layers.Flatten(), layers.Dense(1)], name="discriminator")
-        (discriminator if unbuilt == "generator" else generator).build((None, 28, 28, 1) if unbuilt == "generator" else (None, 8))
+        if unbuilt == "generator":
+            discriminator.build((None, 28, 28, 1))
+        else:
+            generator.build((None, 8))
         gan = training.GAN(generator, discriminator, latent_dim=8)
         gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
         with pytest.raises(ValueError, match=f"{unbuilt} has no weights yet") as raised:

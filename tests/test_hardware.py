@@ -82,7 +82,8 @@ def test_recommended_precision_is_bfloat16_only_on_a_cpu_that_has_it():
     assert hardware.recommended_precision() == expected
 
 
-def test_use_recommended_precision_sets_the_global_policy():
+def test_use_recommended_precision_sets_the_global_policy(monkeypatch):
+    monkeypatch.delenv(hardware.PRECISION_ENV, raising=False)
     try:
         assert hardware.use_recommended_precision(has_gpu=False, cpu_bfloat16=True) == "mixed_bfloat16"
         assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
@@ -90,5 +91,21 @@ def test_use_recommended_precision_sets_the_global_policy():
         assert layer.compute_dtype == "bfloat16" and layer.variable_dtype == "float32"
         assert hardware.use_recommended_precision(has_gpu=False, cpu_bfloat16=False) == "float32"
         assert keras.mixed_precision.global_policy().name == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("forced", ["float32", "mixed_bfloat16"])
+def test_gan_precision_overrides_the_machines_precision(monkeypatch, forced):
+    """The way to run the other precision's path on any CPU (CI runs every notebook in both)."""
+    monkeypatch.setenv(hardware.PRECISION_ENV, forced)
+    try:
+        for cpu_bfloat16 in (True, False):
+            assert hardware.use_recommended_precision(has_gpu=False, cpu_bfloat16=cpu_bfloat16) == forced
+            assert keras.mixed_precision.global_policy().name == forced
+        monkeypatch.setenv(hardware.PRECISION_ENV, "bfloat16")
+        with pytest.raises(ValueError, match="GAN_PRECISION='bfloat16'.*float32, mixed_bfloat16"):
+            hardware.use_recommended_precision()
+        assert keras.mixed_precision.global_policy().name == forced  # left as it was
     finally:
         keras.mixed_precision.set_global_policy("float32")

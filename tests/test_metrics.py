@@ -43,14 +43,80 @@ def test_classifier_is_cached_and_reloaded_without_retraining(classifier_path, d
     np.testing.assert_allclose(first.predict(images, verbose=0), second.predict(images, verbose=0), rtol=1e-5)
 
 
-def test_default_path_follows_gan_data_and_the_cache_folder(monkeypatch, tmp_path):
-    monkeypatch.setenv(metrics.CLASSIFIER_DIR_ENV, str(tmp_path))
-    assert metrics.default_classifier_path("mnist-sample") == tmp_path / "mnist-sample_classifier.keras"
+def counting_trainings(monkeypatch):
+    """Replace training by an untrained classifier; returns the list of the image counts it was asked to train on."""
     trained = []
     monkeypatch.setattr(metrics, "train_domain_classifier",
                         lambda images, labels, **kwargs: trained.append(len(images)) or metrics.build_domain_classifier())
+    return trained
+
+
+def test_default_path_follows_gan_data_and_the_cache_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv(metrics.CLASSIFIER_DIR_ENV, str(tmp_path))
+    assert metrics.default_classifier_path("mnist-sample") == tmp_path / "mnist-sample_classifier.keras"
+    trained = counting_trainings(monkeypatch)
     metrics.load_domain_classifier("mnist")  # GAN_DATA=sample in the test suite
-    assert trained == [1000] and (tmp_path / "mnist-sample_classifier.keras").exists()
+    metrics.load_domain_classifier("mnist")
+    assert trained == [1000]
+    images, labels = data.load_mnist_sample()
+    fingerprint = metrics.training_fingerprint(images, labels, epochs=15, seed=0)
+    assert sorted(path.name for path in tmp_path.glob("*.keras")) == [f"mnist-sample-{fingerprint[:16]}_classifier.keras"]
+
+
+def test_the_cache_is_keyed_by_the_training_data_epochs_seed_and_keras_version(monkeypatch, tmp_path, digits):
+    images, labels = digits[0][:50], digits[1][:50]
+    base = metrics.training_fingerprint(images, labels, epochs=3, seed=0)
+    assert base == metrics.training_fingerprint(images.copy(), labels.copy(), epochs=3, seed=0)
+    changed_pixel = images.copy()
+    changed_pixel[7, 3, 4, 0] += 0.01
+    relabelled = labels.copy()
+    relabelled[0] = (relabelled[0] + 1) % 10
+    others = [metrics.training_fingerprint(changed_pixel, labels, 3, 0), metrics.training_fingerprint(images, relabelled, 3, 0),
+              metrics.training_fingerprint(images[:49], labels[:49], 3, 0), metrics.training_fingerprint(images, labels, 4, 0),
+              metrics.training_fingerprint(images, labels, 3, 1)]
+    monkeypatch.setattr(keras, "__version__", "9.9.9")
+    others.append(metrics.training_fingerprint(images, labels, 3, 0))
+    assert len({base, *others}) == 1 + len(others)
+
+
+def test_a_cached_classifier_is_used_only_for_what_it_was_trained_on(monkeypatch, tmp_path, digits):
+    """The same path, asked for another training set, epochs or seed: trained again, not the stale file returned."""
+    images, labels = digits[0][:30], digits[1][:30]
+    path = tmp_path / "mine.keras"
+    trained = counting_trainings(monkeypatch)
+    metrics.load_domain_classifier(path=path, images=images, labels=labels, epochs=1)
+    metrics.load_domain_classifier(path=path, images=images, labels=labels, epochs=1)
+    assert trained == [30]
+    metrics.load_domain_classifier(path=path, images=images[:20], labels=labels[:20], epochs=1)
+    metrics.load_domain_classifier(path=path, images=images[:20], labels=labels[:20], epochs=2)
+    metrics.load_domain_classifier(path=path, images=images[:20], labels=labels[:20], epochs=2, seed=1)
+    assert trained == [30, 20, 20, 20]
+    (tmp_path / "mine.keras.json").unlink()  # a file with no record of its training is not trusted either
+    metrics.load_domain_classifier(path=path, images=images[:20], labels=labels[:20], epochs=2, seed=1)
+    assert trained == [30, 20, 20, 20, 20]
+    monkeypatch.setenv(metrics.CLASSIFIER_DIR_ENV, str(tmp_path / "cache"))  # own images, no path: named by fingerprint
+    metrics.load_domain_classifier(images=images, labels=labels, epochs=1)
+    metrics.load_domain_classifier(images=images[:10], labels=labels[:10], epochs=1)
+    metrics.load_domain_classifier(images=images, labels=labels, epochs=1)
+    assert trained[5:] == [30, 10] and len(list((tmp_path / "cache").glob("classifier-*_classifier.keras"))) == 2
+
+
+def test_two_idx_folders_with_the_same_name_get_their_own_classifiers(monkeypatch, tmp_path, digits):
+    from tests.test_mnist_idx import write_idx
+
+    monkeypatch.setenv(metrics.CLASSIFIER_DIR_ENV, str(tmp_path / "cache"))
+    folders = []
+    for owner, (start, stop) in {"first": (0, 40), "second": (40, 70)}.items():
+        folder = tmp_path / owner / "data"  # the README's `package/data`, twice
+        folder.mkdir(parents=True)
+        write_idx(folder / "train-images-idx3-ubyte", np.round((digits[0][start:stop, ..., 0] + 1) * 127.5))
+        write_idx(folder / "train-labels-idx1-ubyte", digits[1][start:stop])
+        folders.append(folder)
+    trained = counting_trainings(monkeypatch)
+    for folder in folders + folders:
+        metrics.load_domain_classifier("mnist", source=str(folder))
+    assert trained == [40, 30]
+    assert len(list((tmp_path / "cache").glob("mnist-data-*_classifier.keras"))) == 2
 
 
 def test_a_classifier_save_killed_half_way_leaves_no_file_that_later_loads_would_fail_on(monkeypatch, tmp_path, digits):
@@ -148,9 +214,59 @@ def test_kid_and_score_reject_bad_arguments():
         metrics.classifier_score(np.ones((5, 10)))
 
 
-def test_own_images_need_a_path():
-    with pytest.raises(ValueError, match="path="):
-        metrics.load_domain_classifier(images=noise_images(4), labels=np.zeros(4))
+def test_loading_or_training_a_classifier_leaves_the_callers_random_state_as_it_was(tmp_path, digits):
+    """A notebook seeds once at the top; a classifier trained halfway must not reseed or advance its draws."""
+    import random
+
+    import tensorflow as tf
+
+    def draws():
+        return (random.random(), np.random.random(), float(tf.random.uniform([])),
+                float(keras.random.uniform([])), float(keras.ops.convert_to_numpy(keras.layers.Dense(1)(np.ones((1, 1))))[0, 0]))
+
+    keras.utils.set_random_seed(123)
+    expected = draws()
+    path = tmp_path / "classifier.keras"
+    for _ in ("trained", "loaded from the cache"):
+        keras.utils.set_random_seed(123)
+        metrics.load_domain_classifier(path=path, images=digits[0][:64], labels=digits[1][:64], epochs=2, seed=0)
+        assert draws() == expected
+
+
+def test_the_classifier_measures_in_float32_under_a_bfloat16_policy(tmp_path, digits):
+    images, labels = digits[0][:200], digits[1][:200]
+    float32_classifier = metrics.train_domain_classifier(images, labels, epochs=2, seed=0)
+    features, probabilities = metrics.classifier_outputs(float32_classifier, images)
+    try:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        trained = metrics.load_domain_classifier(path=tmp_path / "c.keras", images=images, labels=labels, epochs=2, seed=0)
+        loaded = metrics.load_domain_classifier(path=tmp_path / "c.keras")
+        for classifier in (trained, loaded):
+            assert {layer.compute_dtype for layer in classifier.layers[1:]} == {"float32"}  # all but the input
+            features_bf, probabilities_bf = metrics.classifier_outputs(classifier, images)
+            np.testing.assert_allclose(features_bf, features, rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(probabilities_bf, probabilities, rtol=1e-4, atol=1e-6)
+            assert metrics.classifier_score(probabilities_bf) == pytest.approx(metrics.classifier_score(probabilities), rel=1e-5)
+        with pytest.raises(ValueError, match="computes in bfloat16"):  # one built under the policy by hand
+            inputs = keras.Input((28, 28, 1))
+            metrics.classifier_outputs(keras.Model(inputs, keras.layers.Dense(10, name="features")(keras.layers.Flatten()(inputs))), images)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_statistics_and_shares_that_do_not_fit_are_refused_with_a_clear_message():
+    eye = np.eye(4)
+    for mean_a, covariance_a, mean_b in ((np.zeros(4), eye, np.zeros(3)), (np.zeros(4), np.eye(3), np.zeros(4)),
+                                         (0.0, eye, np.zeros(4)), (np.zeros((4, 1)), eye, np.zeros(4))):
+        with pytest.raises(ValueError, match="statistics do not match"):
+            metrics.frechet_distance_from_statistics(mean_a, covariance_a, mean_b, eye)
+    with pytest.raises(ValueError, match="mean_b contains NaN"):
+        metrics.frechet_distance_from_statistics(np.zeros(4), eye, np.full(4, np.nan), eye)
+    with pytest.raises(ValueError, match="sum to 1.*sum to 1000"):
+        metrics.effective_classes([100] * 10)
+    for bad in ([0.5, np.nan, 0.5], [1.2, -0.2], [[0.5, 0.5]], []):
+        with pytest.raises(ValueError, match="non-negative finite"):
+            metrics.effective_classes(bad)
 
 
 def test_nearest_neighbours_find_exact_copies(digits):
@@ -219,7 +335,7 @@ def test_fashion_mnist_gets_its_own_cached_classifier(monkeypatch, tmp_path, dig
     monkeypatch.setattr(metrics, "train_domain_classifier",
                         lambda images, labels, **kwargs: metrics.build_domain_classifier())
     metrics.load_domain_classifier("fashion_mnist")
-    assert (tmp_path / "fashion_mnist_classifier.keras").exists()
+    assert len(list(tmp_path.glob("fashion_mnist-*_classifier.keras"))) == 1
     with pytest.raises(ValueError, match="'mnist' or 'fashion_mnist'"):
         metrics.load_domain_classifier("cifar10")
 

@@ -42,7 +42,7 @@ def test_the_race_discriminator_is_the_same_network_without_its_sigmoid(notebook
 
 def _article_models(notebook):
     """Article 003's compile order, from the notebook: D compiled, D frozen, then gan = Sequential([G, D]) compiled."""
-    generator, discriminator = notebook["build_generator"](notebook["NUM_FEATURES"]), notebook["build_discriminator"]()
+    generator, discriminator = notebook["build_generator"](notebook["LATENT_DIM"]), notebook["build_discriminator"]()
     gan = notebook["build_article_gan"](generator, discriminator)
     return generator, discriminator, gan
 

@@ -1,9 +1,11 @@
 """A student can copy a notebook's model code into coursework: its standalone cells run without gan_utils.
 
-The cells tagged ``standalone`` (the imports, the parameters, the networks, the losses, the training loop or
-``GAN`` class, and the cells that compile and train it) are run in order in a fresh Python process where
-``import gan_utils`` fails, with only TensorFlow, Keras, NumPy and Matplotlib. What the other cells would
-give them (real images in [-1, 1], a dataset of them, an empty list of callbacks) is given instead.
+The cells tagged ``standalone`` (the imports, the parameters, the data with plain Keras, the networks, the
+losses, the training loop or ``GAN`` class, and the cells that compile and train it) are run in order in a fresh
+Python process where ``import gan_utils`` fails, with only TensorFlow, Keras, NumPy and Matplotlib, as a student
+copies them into a new Colab notebook. Nothing is put into their namespace: they get their data where a copy
+would, from ``keras.datasets``, which reads a local file here (the shipped digits in ``mnist.npz``'s format)
+instead of downloading it.
 """
 
 import ast
@@ -11,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -20,31 +21,35 @@ from gan_utils import data
 from tools.notebook_cells import code_cells, tagged
 
 ALLOWED_IMPORTS = {"keras", "tensorflow", "numpy", "matplotlib"} | set(sys.stdlib_module_names)
-GIVEN_DATASET = """
-train_dataset = tf.data.Dataset.from_tensor_slices(real_images).batch(BATCH_SIZE, drop_remainder=True).take(2)
-training_callbacks, initial_epoch = [], 0
-"""
-CASES = {
-    "01_vanilla_gan_mnist": (["build_mlp_generator", "build_mlp_discriminator", "VanillaGAN"], GIVEN_DATASET),
-    "02_dcgan_mnist": (["build_dcgan_generator", "build_dcgan_discriminator", "discriminator_loss", "generator_loss", "GAN"],
-                       GIVEN_DATASET),
-    "03_fashion_mnist_dcgan": (["build_generator", "build_discriminator", "build_article_gan", "train_article_step"],
-                               GIVEN_DATASET),
-    "04_classic_keras_gan": (["generator_model", "discriminator_model", "generator_containing_discriminator"],
-                             "X_train = real_images"),
-    "07_conditional_gan_mnist": (["build_conditional_generator", "build_conditional_discriminator", "one_hot_labels", "generate"], ""),
-    "08_wgan_gp_mnist": (["build_critic", "gradient_penalty", "WGANGP"], ""),
-    "09_when_a_gan_goes_wrong": (["build_mlp_generator", "build_mlp_discriminator"], ""),
-    "05_celeba_faces": (["decode_face", "read_faces", "batch_faces", "build_celeba_generator", "build_celeba_discriminator"], ""),
+CASES = {  # the functions and classes each notebook's standalone cells must define
+    "01_vanilla_gan_mnist": ["build_mlp_generator", "build_mlp_discriminator", "VanillaGAN"],
+    "02_dcgan_mnist": ["build_dcgan_generator", "build_dcgan_discriminator", "discriminator_loss", "generator_loss", "GAN"],
+    "03_fashion_mnist_dcgan": ["build_generator", "build_discriminator", "build_article_gan", "train_article_step"],
+    "04_classic_keras_gan": ["generator_model", "discriminator_model", "generator_containing_discriminator"],
+    "07_conditional_gan_mnist": ["build_conditional_generator", "build_conditional_discriminator", "one_hot_labels", "generate"],
+    "08_wgan_gp_mnist": ["build_critic", "gradient_penalty", "WGANGP"],
+    "09_when_a_gan_goes_wrong": ["build_mlp_generator", "build_mlp_discriminator"],
+    "05_celeba_faces": ["decode_face", "read_faces", "batch_faces", "build_celeba_generator", "build_celeba_discriminator"],
 }
 
 RUNNER = """
 import json, sys, traceback
 sys.modules["gan_utils"] = None  # `import gan_utils` now fails, as on a machine without the series' package
+import keras
 import numpy as np
-real_images = np.load(sys.argv[1])
-for notebook, cells in json.load(open(sys.argv[2])).items():  # each notebook in a namespace of its own
-    namespace = {"real_images": real_images, "__name__": "__main__"}
+
+
+def reading(path):  # keras.datasets.X.load_data, reading the file it would have downloaded
+    def load_data(*args, **kwargs):
+        with np.load(path) as file:
+            return (file["x_train"], file["y_train"]), (file["x_test"], file["y_test"])
+    return load_data
+
+
+keras.datasets.mnist.load_data = reading(sys.argv[1])
+keras.datasets.fashion_mnist.load_data = reading(sys.argv[2])
+for notebook, cells in json.load(open(sys.argv[3])).items():  # each notebook in a namespace of its own
+    namespace = {"__name__": "__main__"}  # nothing given: the cells must make all they use
     try:
         for index, source in cells:
             last = index
@@ -69,7 +74,7 @@ RUN = ["01_vanilla_gan_mnist", "02_dcgan_mnist", "03_fashion_mnist_dcgan", "04_c
 
 @pytest.mark.parametrize("notebook", sorted(CASES))
 def test_standalone_cells_import_only_tensorflow_keras_numpy_and_matplotlib(notebook):
-    wanted, _ = CASES[notebook]
+    wanted = CASES[notebook]
     cells = tagged(notebook, "standalone")
     defined = {name for cell in cells for name in cell.defined_names()}
     assert set(wanted) <= defined, f"{notebook}: no standalone cell defines {sorted(set(wanted) - defined)}"
@@ -83,20 +88,17 @@ def standalone_runs(tmp_path_factory):
     """Each notebook of RUN: its standalone cells, in order, in one fresh process where gan_utils cannot be imported
     (one process for all: each would otherwise pay TensorFlow's start-up). {notebook: what happened}."""
     folder = tmp_path_factory.mktemp("standalone")
-    runs = {}
-    for notebook in RUN:
-        _, given = CASES[notebook]
-        parameters = tagged(notebook, "parameters")[0].index
-        runs[notebook] = []
-        for cell in tagged(notebook, "standalone"):
-            runs[notebook].append((cell.index, cell.source))
-            if cell.index == parameters:
-                runs[notebook].append(("given", textwrap.dedent(given)))
-    np.save(folder / "real_images.npy", data.load_mnist_sample()[0][:256])
+    runs = {notebook: [(cell.index, cell.source) for cell in tagged(notebook, "standalone")] for notebook in RUN}
+    for name, (train, test) in {"mnist": (data.load_mnist_sample(), data.load_mnist_test_sample()),
+                                "fashion_mnist": (data.load_fashion_mnist("sample"), data.load_fashion_mnist("sample"))}.items():
+        as_downloaded = {key: np.rint(images[..., 0] * 127.5 + 127.5).astype(np.uint8)  # uint8, no channel axis
+                         for key, images in (("x_train", train[0]), ("x_test", test[0][:100]))}
+        np.savez(folder / f"{name}.npz", **as_downloaded, y_train=train[1], y_test=test[1][:100])
     (folder / "cells.json").write_text(json.dumps(runs))
     (folder / "runner.py").write_text(RUNNER)
     environment = dict(os.environ, GAN_SMOKE_TEST="1", GAN_OUTPUT_DIR=str(folder / "outputs"), MPLBACKEND="Agg")
-    completed = subprocess.run([sys.executable, str(folder / "runner.py"), str(folder / "real_images.npy"), str(folder / "cells.json")],
+    completed = subprocess.run([sys.executable, str(folder / "runner.py"), str(folder / "mnist.npz"),
+                                str(folder / "fashion_mnist.npz"), str(folder / "cells.json")],
                                capture_output=True, text=True, cwd=folder, env=environment, timeout=900)
     results = dict(json.loads(line) for line in completed.stdout.splitlines() if line.startswith("["))
     return {notebook: results.get(notebook, f"never ran:\n{completed.stderr[-2500:]}") for notebook in RUN}

@@ -55,13 +55,14 @@ def build_dcgan_discriminator(image_shape=(28, 28, 1)):
     return model
 
 
-def load_generator(path, latent_dim=None, image_shape=None):
+def load_generator(path, latent_dim=None, image_shape=None, num_classes=None):
     """Load a generator saved with ``generator.save("generator.keras")``, checking that it is one.
 
     Keras' ``safe_mode=True`` refuses files that would run code when loaded (a ``Lambda`` layer's
     pickled function). The model must map noise (batch, latent_dim) to images (batch, H, W, 1 or 3);
-    ``latent_dim`` and ``image_shape`` (H, W, C), if given, must match. Raises ``FileNotFoundError`` or
-    ``ValueError`` saying what is wrong. Used by notebooks 01 and 02.
+    ``latent_dim`` and ``image_shape`` (H, W, C), if given, must match. A conditional generator (notebook 07)
+    maps ``[noise, one-hot labels (batch, num_classes)]``; pass ``num_classes`` to load one. Raises
+    ``FileNotFoundError`` or ``ValueError`` saying what is wrong. Used by every notebook that saves a generator.
     """
     path = Path(path)
     if not path.is_file():
@@ -73,12 +74,19 @@ def load_generator(path, latent_dim=None, image_shape=None):
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # a damaged zip, an unknown layer, or code that safe mode refuses to run
         raise ValueError(f"Could not load {path} as a Keras model: {str(error).splitlines()[0][:300]}") from None
-    input_shape, output_shape = tuple(model.input_shape), tuple(model.output_shape)
-    if len(input_shape) != 2 or len(output_shape) != 4 or output_shape[-1] not in (1, 3):
-        raise ValueError(f"{path} holds a model mapping {input_shape} -> {output_shape}, not a generator, which maps "
-                         "noise (batch, latent_dim) to images (batch, height, width, 1 or 3). Is it the discriminator?")
-    if latent_dim is not None and input_shape[-1] != int(latent_dim):
-        raise ValueError(f"{path} takes noise of length {input_shape[-1]}, not latent_dim={latent_dim}.")
+    inputs = [tuple(shape) for shape in model.input_shape] if isinstance(model.input_shape, list) else [tuple(model.input_shape)]
+    output_shape = tuple(model.output_shape)
+    wanted_inputs = 1 if num_classes is None else 2
+    if len(inputs) != wanted_inputs or any(len(shape) != 2 for shape in inputs) or len(output_shape) != 4 or output_shape[-1] not in (1, 3):
+        described = inputs[0] if len(inputs) == 1 else inputs
+        wanted = "noise (batch, latent_dim)" if num_classes is None else "[noise (batch, latent_dim), labels (batch, num_classes)]"
+        raise ValueError(f"{path} holds a model mapping {described} -> {output_shape}, not a generator, which maps "
+                         f"{wanted} to images (batch, height, width, 1 or 3). Is it the discriminator"
+                         + ("?" if num_classes is not None or len(inputs) == 1 else ", or a conditional generator (pass num_classes)?"))
+    if latent_dim is not None and inputs[0][-1] != int(latent_dim):
+        raise ValueError(f"{path} takes noise of length {inputs[0][-1]}, not latent_dim={latent_dim}.")
+    if num_classes is not None and inputs[1][-1] != int(num_classes):
+        raise ValueError(f"{path} takes labels of {inputs[1][-1]} classes, not num_classes={num_classes}.")
     if image_shape is not None and output_shape[1:] != tuple(image_shape):
         raise ValueError(f"{path} draws images shaped {output_shape[1:]}, not {tuple(image_shape)}.")
     return model

@@ -46,3 +46,10 @@ def test_progress_pictures_come_from_noise_drawn_once(path):
     assert len(made) == 1, f"{path.name}: draw progress_noise once, before training"
     for index, line in pictures:  # every picture of training progress is drawn from it, never from a batch's own noise
         assert "progress" in line, f"{path.name} cell {index}: a progress picture not from progress_noise: {line}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_saved_generators_load_one_way(path):
+    everything = "\n".join(cell.source for cell in code_cells(path.name))
+    assert not re.search(r"keras\.(models|saving)\.load_model", everything), (
+        f"{path.name}: load saved generators with models.load_generator (safe mode, and checked)")

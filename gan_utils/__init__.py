@@ -12,6 +12,7 @@ notebooks use around the models: data, pictures, checkpoints and metrics.
 - ``viz``       - image grids, loss and D-output curves, GIF export
 - ``hardware``  - version check, GPUs, the precision that suits the machine
 - ``metrics``   - FID / KID / classifier score with a small domain classifier, no download (notebook 06)
+- ``augment``   - notebook 10's DiffAugment: random translation and cutout, per image, gradients kept
 """
 
 __version__ = "0.2.0"

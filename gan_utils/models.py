@@ -62,7 +62,7 @@ def load_generator(path, latent_dim=None, image_shape=None, num_classes=None):
     pickled function). The model must map noise (batch, latent_dim) to images (batch, H, W, 1 or 3);
     ``latent_dim`` and ``image_shape`` (H, W, C), if given, must match. A conditional generator (notebook 07)
     maps ``[noise, one-hot labels (batch, num_classes)]``; pass ``num_classes`` to load one. Raises
-    ``FileNotFoundError`` or ``ValueError`` saying what is wrong. Used by every notebook that saves a generator.
+    ``FileNotFoundError`` or ``ValueError`` saying what is wrong. Used by notebooks 01, 02, 03, 05, 07 and 09.
     """
     path = Path(path)
     if not path.is_file():

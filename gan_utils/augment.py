@@ -4,7 +4,8 @@ Notebook 10 shows these functions. A GAN trained on few images augments every im
 sees, real and generated, with transforms made of plain ``tf`` ops, so that the generator's gradient
 passes back through them. Images are (N, H, W, C) in [-1, 1], float32 or bfloat16 (the dtype is kept);
 each image of a batch gets its own random draw. ``seed``: ``None`` draws fresh randomness at every call,
-also inside a compiled ``train_step``; an int or a pair of ints makes the call reproducible (stateless ops).
+also inside a compiled ``train_step``; an int or a pair of ints makes the call reproducible (stateless ops;
+compiled with XLA, ``jit_compile=True``, the same seed draws other numbers than without, as reproducibly).
 
 ``fill`` is the value that shifted-in and cut-out pixels get: -1, the series' black background, so a
 shifted digit looks like a digit written off-centre and a cutout erases ink. DiffAugment's code fills
@@ -39,8 +40,8 @@ def random_translation(images, ratio=0.125, fill=-1.0, seed=None):
 
 
 def random_cutout(images, ratio=0.5, fill=-1.0, seed=None):
-    """Set a square of side ``ratio`` of the image's (14 pixels for 28; DiffAugment's half) to ``fill``, centred at
-    a random pixel of each image, so it may stick out of the image.
+    """Set a square of side ``ratio`` of the image's (14 pixels for 28; DiffAugment's half) to ``fill``, each image
+    its own square, centred at a random pixel of it, so that the square may stick out of the image.
 
     ``images`` (N, H, W, C) in [-1, 1] -> the same shape, dtype and range.
     """

@@ -30,6 +30,7 @@ CASES = {  # the functions and classes each notebook's standalone cells must def
     "08_wgan_gp_mnist": ["build_critic", "gradient_penalty", "WGANGP"],
     "09_when_a_gan_goes_wrong": ["build_mlp_generator", "build_mlp_discriminator"],
     "05_celeba_faces": ["decode_face", "read_faces", "batch_faces", "build_celeba_generator", "build_celeba_discriminator"],
+    "10_little_data": ["random_translation", "random_cutout", "diff_augment"],
 }
 
 RUNNER = """

@@ -28,7 +28,8 @@ The runs of docs/precision.md (one at a time, on a 2-core CPU)::
     python benchmarks/precision.py train 08 --steps 200 --seed 42 --precision float32 --mnist-idx /tmp/package/data
     python benchmarks/precision.py train 08 --steps 200 --seed 42 --precision mixed_bfloat16 --mnist-idx /tmp/package/data
 
-(``--steps`` counts generator steps; each of notebook 08's also makes 5 critic steps.) Notebook 08's runs save
+and the same with ``--seed 1`` (and, for notebook 08, ``--seed 2``). ``--steps`` counts generator steps; each
+of notebook 08's also makes 5 critic steps. Notebook 08's runs save
 their critic and generator in ``benchmarks/cache/precision/`` (``--save-dir``). The gradient penalty, the
 float32 run's critic computing in bfloat16 (built under mixed_bfloat16, the same weights) against float32, on
 the same interpolates between training digits and that run's generated digits::

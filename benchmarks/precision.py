@@ -25,8 +25,8 @@ The runs of docs/precision.md (one at a time, on a 2-core CPU)::
     python benchmarks/precision.py train 02 --steps 600 --seed 42 --precision mixed_bfloat16 --mnist-idx /tmp/package/data
     python benchmarks/precision.py train 07 --steps 900 --seed 42 --precision float32 --mnist-idx /tmp/package/data
     python benchmarks/precision.py train 07 --steps 900 --seed 42 --precision mixed_bfloat16 --mnist-idx /tmp/package/data
-    python benchmarks/precision.py train 08 --steps 200 --seed 42 --precision float32 --mnist-idx /tmp/package/data
-    python benchmarks/precision.py train 08 --steps 200 --seed 42 --precision mixed_bfloat16 --mnist-idx /tmp/package/data
+    python benchmarks/precision.py train 08 --steps 300 --seed 42 --precision float32 --mnist-idx /tmp/package/data
+    python benchmarks/precision.py train 08 --steps 300 --seed 42 --precision mixed_bfloat16 --mnist-idx /tmp/package/data
 
 and the same with ``--seed 1`` (and, for notebook 08, ``--seed 2``). ``--steps`` counts generator steps; each
 of notebook 08's also makes 5 critic steps. Notebook 08's runs save

@@ -1,7 +1,7 @@
 """Notebooks show a finished run's result before anything runs: pictures attached to a markdown cell near the top.
 
 Attachments render on GitHub, in Jupyter and in Colab without a network path. Only notebooks with a picture of a
-real full run of their defaults (in docs/) carry one; 02, 03, 04 and 05 have none yet.
+real full run of their defaults carry one; 03, 04 and 05 have none yet.
 """
 
 import base64
@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
-WITH_RESULTS = ["01_vanilla_gan_mnist", "06_evaluating_a_gan", "07_conditional_gan_mnist", "08_wgan_gp_mnist",
+WITH_RESULTS = ["01_vanilla_gan_mnist", "02_dcgan_mnist", "06_evaluating_a_gan", "07_conditional_gan_mnist", "08_wgan_gp_mnist",
                 "09_when_a_gan_goes_wrong"]
 LIMIT = 3 * 1024 * 1024  # all notebooks' attachments together
 

@@ -113,13 +113,12 @@ class GANCheckpoint:
     already holds every epoch, :meth:`start` also says that what follows shows the old settings.
     """
 
-    HISTORY_FILE = "history.json"
-    RUN_INFO_FILE = "run.json"
-    SETTINGS_FILE = "settings.json"
-
     def __init__(self, gan, directory, max_to_keep=3, ema=None, run_info=None, settings=None):
         self.gan = gan
         self.directory = Path(directory)
+        self.history_path = self.directory / "history.json"
+        self.run_info_path = self.directory / "run.json"
+        self.settings_path = self.directory / "settings.json"
         # Optimizer slots are created lazily; build them so a restore has variables to fill.
         for optimizer, network in ((gan.generator_optimizer, gan.generator), (gan.discriminator_optimizer, gan.discriminator)):
             if not network.built:  # an optimizer built on no variables fails at the first step ("Unknown variable")
@@ -138,22 +137,10 @@ class GANCheckpoint:
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep=max_to_keep)
         self.run_info = json.loads(json.dumps(run_info or {}))  # as it reads back from JSON: tuples become lists
         self.settings = None if settings is None else json.loads(json.dumps(settings))  # None: neither saved nor checked
-        self.settings_log = []  # [{"from_epoch": first epoch trained with them, "settings": {...}}, ...]
-        self.changed_settings = ""  # what differs from the restored checkpoint's settings, described; "" if nothing
-        self._restored_epoch = 0
-        self.history = {}  # name -> one value per completed epoch, across interrupted and resumed runs
-
-    @property
-    def history_path(self):
-        return self.directory / self.HISTORY_FILE
-
-    @property
-    def run_info_path(self):
-        return self.directory / self.RUN_INFO_FILE
-
-    @property
-    def settings_path(self):
-        return self.directory / self.SETTINGS_FILE
+        # history: name -> one value per completed epoch, across interrupted and resumed runs;
+        # settings_log: [{"from_epoch": first epoch trained with them, "settings": {...}}, ...];
+        # changed_settings: what differs from the restored checkpoint's settings, described ("" if nothing).
+        self.history, self.settings_log, self.changed_settings, self._restored_epoch = {}, [], "", 0
 
     def record_epoch(self, epoch_number, logs):
         """Store the logs of epoch ``epoch_number`` (1, 2, ...) in ``history``, replacing that epoch and any later one."""
@@ -172,13 +159,11 @@ class GANCheckpoint:
         history = {name: values[:epoch_number] for name, values in self.history.items()}
         replace_atomically(self.history_path, lambda temporary: temporary.write_text(json.dumps(history, indent=1)))
         replace_atomically(self.run_info_path, lambda temporary: temporary.write_text(json.dumps(self.run_info)))
-        if self.settings is not None:
-            first_new_epoch = self._restored_epoch + 1  # the first epoch this object's run trained
-            log = [entry for entry in self.settings_log if entry["from_epoch"] < first_new_epoch]
-            if not log or log[-1]["settings"] != self.settings:
-                log.append({"from_epoch": first_new_epoch, "settings": self.settings})
-            self.settings_log = log
-            replace_atomically(self.settings_path, lambda temporary: temporary.write_text(json.dumps(log, indent=1)))
+        if self.settings is not None:  # settings_log holds the restored epochs' entries, and this run's once added
+            if not self.settings_log or self.settings_log[-1]["settings"] != self.settings:
+                self.settings_log.append({"from_epoch": self._restored_epoch + 1, "settings": self.settings})
+            replace_atomically(self.settings_path,
+                               lambda temporary: temporary.write_text(json.dumps(self.settings_log, indent=1)))
         self.epoch.assign(epoch_number)
         return self.manager.save(checkpoint_number=epoch_number)
 
@@ -196,16 +181,12 @@ class GANCheckpoint:
 
     def _check_settings(self, epoch):
         """Read the settings the restored ``epoch`` epochs were trained with; warn if this run's differ."""
-        self.settings_log, self.changed_settings = [], ""
         if self.settings is None or not self.settings_path.exists():
             return
         self.settings_log = [entry for entry in json.loads(self.settings_path.read_text()) if entry["from_epoch"] <= epoch]
-        if not self.settings_log:
-            return
-        saved = self.settings_log[-1]["settings"]
-        keys = list(saved) + [key for key in self.settings if key not in saved]
+        saved = self.settings_log[-1]["settings"] if self.settings_log else self.settings  # none recorded: no change
         self.changed_settings = ", ".join(f"{key}={saved.get(key)!r} (this run: {self.settings.get(key)!r})"
-                                          for key in keys if saved.get(key) != self.settings.get(key))
+                                          for key in {**saved, **self.settings} if saved.get(key) != self.settings.get(key))
         if self.changed_settings:
             warnings.warn(
                 f"The checkpoint in {self.directory} was trained with {self.changed_settings}. Epochs after {epoch} "
@@ -237,16 +218,14 @@ class GANCheckpoint:
                 raise CheckpointMismatchError(
                     f"The checkpoint {path} does not fit this GAN: it was saved from a different architecture "
                     f"({str(error).splitlines()[0][:200]}). Use another output folder, or delete {self.directory} "
-                    "to start training from scratch."
-                ) from None
+                    "to start training from scratch.") from None
             except (tf.errors.OpError, IndexError, OSError) as error:
                 warnings.warn(f"Skipping the damaged checkpoint {path} ({type(error).__name__}: "
                               f"{str(error).splitlines()[0][:200]}); trying the one before it.", stacklevel=2)
                 continue
             for optimizer, learning_rate in learning_rates:
                 optimizer.learning_rate = learning_rate
-            epoch = int(self.epoch.numpy())
-            self._restored_epoch = epoch
+            epoch = self._restored_epoch = int(self.epoch.numpy())
             self._check_settings(epoch)
             if self.history_path.exists():
                 saved = json.loads(self.history_path.read_text())
@@ -255,8 +234,7 @@ class GANCheckpoint:
         if paths:
             raise CheckpointDamagedError(
                 f"None of the {len(paths)} checkpoints in {self.directory} can be read (damaged or missing files). "
-                f"Delete {self.directory} to start training from scratch."
-            )
+                f"Delete {self.directory} to start training from scratch.")
         return 0
 
     def start(self, epochs, resume=True):
@@ -397,8 +375,7 @@ class DivergenceMonitor(keras.callbacks.Callback):
                     "ten times lower), or training images not scaled to [-1, 1] (check them with "
                     "gan_utils.data.check_images; gan_utils.data.to_unit_range scales [0, 255] pixels). Fix the "
                     "cause and run again: training continues from the last checkpoint saved before the NaN, "
-                    "with the learning rates you compiled."
-                ) from None
+                    "with the learning rates you compiled.") from None
         if "fake_score" in logs and "g_loss" in logs:
             fake_score, g_loss = self._this_step(steps, logs, "fake_score"), self._this_step(steps, logs, "g_loss")
             self._check_discriminator_wins(fake_score, g_loss, steps, new_steps=max(steps - self._steps_seen, 1))
@@ -410,9 +387,8 @@ class DivergenceMonitor(keras.callbacks.Callback):
             self._losing_steps, self._losing_since_g_loss = 0, None
             return
         self._losing_since_g_loss = self._losing_since_g_loss if self._losing_steps else g_loss
-        losing_before = self._losing_steps
         self._losing_steps += new_steps
-        if losing_before < self.patience_steps <= self._losing_steps:  # once per streak
+        if self._losing_steps - new_steps < self.patience_steps <= self._losing_steps:  # once per streak
             warnings.warn(
                 f"The discriminator has won: D(G(z)) stayed below {self.fake_score_floor} for {self.patience_steps} "
                 f"steps (epoch {self._epoch}, step {steps}; g_loss went from {self._losing_since_g_loss:.2f} to "

@@ -38,25 +38,19 @@ def check_images(images, image_shape=None) -> np.ndarray:
     """
     images = np.asarray(images)
     if images.ndim != 4:
-        raise ValueError(
-            f"Expected images shaped (N, height, width, channels), got shape {images.shape}. "
-            "Add a channel axis with images[..., None] for grayscale."
-        )
+        raise ValueError(f"Expected images shaped (N, height, width, channels), got shape {images.shape}. "
+                         "Add a channel axis with images[..., None] for grayscale.")
     if images.shape[0] == 0:
         raise ValueError("Got an empty set of images: check the data folder or the filter you applied.")
     if image_shape is not None and tuple(images.shape[1:]) != tuple(image_shape):
         raise ValueError(f"Expected images of shape {tuple(image_shape)}, got {images.shape[1:]}.")
     if not np.issubdtype(images.dtype, np.floating):
-        raise ValueError(
-            f"Expected float images in [-1, 1], got dtype {images.dtype}. "
-            "Scale uint8 images with gan_utils.data.to_unit_range(images)."
-        )
+        raise ValueError(f"Expected float images in [-1, 1], got dtype {images.dtype}. "
+                         "Scale uint8 images with gan_utils.data.to_unit_range(images).")
     low, high = float(images.min()), float(images.max())
     if not (np.isfinite(low) and np.isfinite(high)) or low < -1.0 or high > 1.0:
-        raise ValueError(
-            f"Expected images in [-1, 1], got values from {low} to {high}. "
-            "Scale [0, 255] images with (x - 127.5) / 127.5, e.g. gan_utils.data.to_unit_range."
-        )
+        raise ValueError(f"Expected images in [-1, 1], got values from {low} to {high}. "
+                         "Scale [0, 255] images with (x - 127.5) / 127.5, e.g. gan_utils.data.to_unit_range.")
     return images.astype(np.float32, copy=False)
 
 
@@ -106,8 +100,7 @@ def _download(dataset, files, split="train"):
         raise DatasetUnavailableError(
             f"Could not download {dataset} ({type(error).__name__}: {error}).\nOffline? Copy {', '.join(files)} from "
             f"{KERAS_DATASETS_URL}{subfolder} into {keras_cache_dir() / subfolder} and run again. Or set "
-            f"{DATA_SOURCE_ENV}=sample (or pass source='sample') to use the 1,000 images shipped with gan_utils."
-        ) from None
+            f"{DATA_SOURCE_ENV}=sample (or pass source='sample') to use the 1,000 images shipped with gan_utils.") from None
     return to_unit_range(images), labels
 
 
@@ -120,12 +113,7 @@ def load_mnist(source=None):
     offline machines. ``None`` reads the ``GAN_DATA`` environment variable, default ``"keras"``. A failed
     download raises :class:`DatasetUnavailableError` saying where to put the file; there is no silent fallback.
     """
-    source = _resolve_source(source, folders_allowed=True)
-    if source == "sample":
-        return load_mnist_sample()
-    if source != "keras":
-        return load_mnist_idx(source)
-    return _download("mnist", ["mnist.npz"])
+    return _load_mnist(source, split="train")
 
 
 def load_mnist_test(source=None):
@@ -136,12 +124,17 @@ def load_mnist_test(source=None):
     ``keras.datasets.mnist``, from the same ``mnist.npz``), ``"sample"`` (1,000 shipped test digits), or a folder
     holding ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (optionally ``.gz``).
     """
+    return _load_mnist(source, split="test")
+
+
+def _load_mnist(source, split):
+    """:func:`load_mnist` (``split="train"``) or :func:`load_mnist_test` (``split="test"``)."""
     source = _resolve_source(source, folders_allowed=True)
     if source == "sample":
-        return load_mnist_test_sample()
+        return load_mnist_sample() if split == "train" else load_mnist_test_sample()
     if source != "keras":
-        return load_mnist_idx(source, split="test")
-    return _download("mnist", ["mnist.npz"], split="test")
+        return load_mnist_idx(source, split=split)
+    return _download("mnist", ["mnist.npz"], split=split)
 
 
 def load_mnist_idx(folder, split="train"):
@@ -208,10 +201,8 @@ def make_dataset(images, batch_size, shuffle=True, seed=None, cache=True, labels
         raise ValueError(f"Expected images in [-1, 1], got values from {images.min()} to {images.max()}: scaled to [0, 1]? "
                          "The generator's tanh draws in [-1, 1]; rescale with images * 2 - 1.")
     if len(images) < batch_size:
-        raise ValueError(
-            f"Only {len(images)} images for batch_size={batch_size}: every batch would be empty. "
-            "Use a smaller batch_size or more data."
-        )
+        raise ValueError(f"Only {len(images)} images for batch_size={batch_size}: every batch would be empty. "
+                         "Use a smaller batch_size or more data.")
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"Got {len(images)} images but {len(labels)} labels: give one label per image.")
     dataset = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, np.asarray(labels)))
@@ -225,10 +216,6 @@ def make_dataset(images, batch_size, shuffle=True, seed=None, cache=True, labels
 # --- Image folders (notebook 05: CelebA) -------------------------------------------------------------
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-CELEBA_URLS = (
-    "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (img_align_celeba.zip, under 'Align&Cropped Images')",
-    "https://www.kaggle.com/datasets/jessicali9530/celeba-dataset (the same images)",
-)
 
 
 class ImageFolderError(ValueError):
@@ -236,11 +223,10 @@ class ImageFolderError(ValueError):
 
 
 def _folder_advice(folder):
-    return (
-        f"Download the aligned CelebA images from {CELEBA_URLS[0]} or {CELEBA_URLS[1]}, unzip them so that "
-        f"the .jpg files are in {folder} (subfolders are fine), or point GAN_CELEBA_DIR at the folder or at "
-        "img_align_celeba.zip."
-    )
+    return ("Download the aligned CelebA images from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html "
+            "(img_align_celeba.zip, under 'Align&Cropped Images') or https://www.kaggle.com/datasets/jessicali9530/"
+            f"celeba-dataset (the same images), unzip them so that the .jpg files are in {folder} (subfolders are "
+            "fine), or point GAN_CELEBA_DIR at the folder or at img_align_celeba.zip.")
 
 
 def find_image_files(folder):

@@ -82,10 +82,8 @@ def recommended_precision(has_gpu=None, cpu_bfloat16=None) -> str:
     ``has_gpu`` defaults to whether TensorFlow sees a GPU (where float32 stays, as Keras' default),
     ``cpu_bfloat16`` to :func:`cpu_has_bfloat16`.
     """
-    if has_gpu is None:
-        has_gpu = bool(tf.config.list_physical_devices("GPU"))
-    if cpu_bfloat16 is None:
-        cpu_bfloat16 = cpu_has_bfloat16()
+    has_gpu = bool(tf.config.list_physical_devices("GPU")) if has_gpu is None else has_gpu
+    cpu_bfloat16 = cpu_has_bfloat16() if cpu_bfloat16 is None else cpu_bfloat16
     return "mixed_bfloat16" if cpu_bfloat16 and not has_gpu else "float32"
 
 

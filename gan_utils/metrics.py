@@ -122,7 +122,7 @@ def load_domain_classifier(dataset="mnist", path=None, images=None, labels=None,
         if path.suffix != ".keras":
             raise ValueError(f"The classifier is saved in Keras' format: path must end in .keras, got {path}.")
         if images is None and path.exists():
-            return _load_float32(path)
+            return _check_float32(keras.models.load_model(path, safe_mode=True))
     name = "classifier"
     if images is None:
         from gan_utils.data import _resolve_source, load_fashion_mnist, load_mnist
@@ -143,7 +143,7 @@ def load_domain_classifier(dataset="mnist", path=None, images=None, labels=None,
         path = default_classifier_path(f"{name}-{fingerprint[:16]}")
     record = path.with_name(path.name + ".json")
     if path.exists() and record.exists() and json.loads(record.read_text()).get("fingerprint") == fingerprint:
-        return _load_float32(path)
+        return _check_float32(keras.models.load_model(path, safe_mode=True))
     classifier = train_domain_classifier(images, labels, epochs=epochs, seed=seed, verbose=verbose)
     replace_atomically(path, classifier.save)  # a run killed while saving leaves no half-written file to load
     replace_atomically(record, lambda temporary: Path(temporary).write_text(json.dumps(
@@ -152,18 +152,13 @@ def load_domain_classifier(dataset="mnist", path=None, images=None, labels=None,
     return classifier
 
 
-def _load_float32(path):
-    classifier = keras.models.load_model(path, safe_mode=True)
-    _check_float32(classifier)
-    return classifier
-
-
 def _check_float32(classifier):
-    """Measurements are made in float32: refuse a classifier whose layers compute in another dtype."""
+    """Measurements are made in float32: refuse a classifier whose layers compute in another dtype; returns it."""
     other = sorted({layer.compute_dtype for layer in classifier.layers if not isinstance(layer, layers.InputLayer)} - {"float32"})
     if other:
         raise ValueError(f"This classifier computes in {', '.join(other)}, which rounds what it measures: build it with "
                          "metrics.build_domain_classifier (always float32) or delete the file to retrain it.")
+    return classifier
 
 
 def classifier_outputs(classifier, images, batch_size=500):
@@ -179,8 +174,7 @@ def classifier_outputs(classifier, images, batch_size=500):
     # Plain calls on batches: no tf.function to trace, which predict() would redo for every new model.
     outputs = [both(images[start:start + int(batch_size)], training=False) for start in range(0, len(images), int(batch_size))]
     features = np.concatenate([keras.ops.convert_to_numpy(feature) for feature, _ in outputs])
-    logits = np.concatenate([keras.ops.convert_to_numpy(logit) for _, logit in outputs])
-    logits = logits.astype(np.float64)
+    logits = np.concatenate([keras.ops.convert_to_numpy(logit) for _, logit in outputs]).astype(np.float64)
     probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     return features.astype(np.float64), probabilities

@@ -10,12 +10,14 @@
 """
 
 import ast
+import io
 import json
 import os
 import re
 import subprocess
 import sys
 import sysconfig
+import tokenize
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -184,3 +186,37 @@ def test_tests_and_notebook_kernels_import_the_installed_gan_utils():
     printed = "".join(message["content"].get("text", "") for message in messages if message["msg_type"] == "stream")
     assert reply["content"]["status"] == "ok", messages
     assert Path(printed.strip()).resolve().is_relative_to(site_packages), printed
+
+
+# gan_utils' line budget: 900 lines of code, plus notebook 10's augment.py (32), is the goal; this is the ceiling
+# reached so far (1,047 before the trim). Lower it as the package shrinks; never raise it without a new issue.
+GAN_UTILS_MAX_CODE_LINES = 1001
+
+
+def code_lines(source):
+    """Lines holding code: not blank, not only a comment, not part of a module, class or function docstring."""
+    tree = ast.parse(source)
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                docstrings.update(range(first.lineno, first.end_lineno + 1))
+    lines = set()
+    skipped = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type not in skipped:
+            lines.update(range(token.start[0], token.end[0] + 1))
+    return len(lines - docstrings)
+
+
+def test_code_lines_counts_code_only():
+    source = '"""Module\ndocstring."""\n\n# a comment\nx = (1,\n     2)  # trailing\n\n\ndef f():\n    """Doc."""\n    return """a\nb"""\n'
+    assert code_lines(source) == 5  # x = (1, / 2) / def f(): / return """a / b"""
+
+
+def test_gan_utils_stays_within_its_line_budget():
+    counts = {path.name: code_lines(path.read_text()) for path in sorted((ROOT / "gan_utils").glob("*.py"))}
+    assert sum(counts.values()) <= GAN_UTILS_MAX_CODE_LINES, (
+        f"gan_utils has {sum(counts.values())} lines of code (docstrings, comments and blank lines not counted), "
+        f"over its budget of {GAN_UTILS_MAX_CODE_LINES}: {counts}. Make room before adding.")

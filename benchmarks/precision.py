@@ -101,12 +101,12 @@ def notebook_code(notebook):
     with contextlib.redirect_stdout(io.StringIO()):  # the parameters cell prints its (smoke-mode) settings
         if notebook == "07":
             code = definitions(NOTEBOOK_NAMES[notebook], "build_conditional_generator", "build_conditional_discriminator",
-                               "ConditionalGAN", "generate",
+                               "ConditionalGAN", "generate_digits",
                                given={"GAN": training.GAN, "generator_loss": losses.generator_loss,
                                       "discriminator_loss": losses.discriminator_loss})
             return {"build_generator": code["build_conditional_generator"],
                     "build_discriminator": code["build_conditional_discriminator"], "GAN": code["ConditionalGAN"],
-                    "generate": code["generate"]}
+                    "generate_digits": code["generate_digits"]}
         code = definitions(NOTEBOOK_NAMES[notebook], "build_critic", "gradient_penalty", "WGANGP")
         return {"build_generator": models.build_dcgan_generator, "build_discriminator": code["build_critic"],
                 "GAN": code["WGANGP"], "gradient_penalty": code["gradient_penalty"]}
@@ -203,10 +203,10 @@ def train_and_measure(notebook, precision, seed, steps, train_images, train_labe
     row["sampler"] = "generator" if notebook == "08" else "ema"
     generators = {"": sampler()} if notebook == "08" else {"": sampler(), "_raw": gan.generator}
     if notebook == "07":
-        generate = code["generate"]
+        generate_digits = code["generate_digits"]
         requested = np.repeat(np.arange(10), int(num_images) // 10)
         for suffix, generator in generators.items():
-            fakes = generate(generator, requested, seed=seed + 1)  # notebook 07 measures on SEED + 1
+            fakes = generate_digits(generator, requested, seed=seed + 1)  # notebook 07 measures on SEED + 1
             quality = metrics.evaluate_images(classifier, test_images, fakes)
             read_as = metrics.predicted_classes(classifier, fakes)
             by_digit = [float(np.mean(read_as[requested == digit] == digit)) for digit in range(10)]
@@ -217,7 +217,7 @@ def train_and_measure(notebook, precision, seed, steps, train_images, train_labe
                         f"worst_digit_accuracy{suffix}": round(min(by_digit), 4)})
             if suffix == "":
                 row["accuracy_by_digit"] = {str(digit): round(value, 4) for digit, value in enumerate(by_digit)}
-        grid_images = generate(sampler(), np.repeat(np.arange(10), 8), seed=seed)
+        grid_images = generate_digits(sampler(), np.repeat(np.arange(10), 8), seed=seed)
     else:
         for suffix, generator in generators.items():
             fakes = metrics.generate_images(generator, int(num_images), seed=1000 + seed)

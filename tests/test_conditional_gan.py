@@ -9,8 +9,8 @@ from gan_utils import data, losses, training
 from tools.notebook_cells import definitions
 
 NOTEBOOK = definitions("07_conditional_gan_mnist", "build_conditional_generator", "build_conditional_discriminator",
-                       "one_hot_labels", "generate")
-one_hot_labels, generate = NOTEBOOK["one_hot_labels"], NOTEBOOK["generate"]
+                       "one_hot_labels", "generate_digits")
+one_hot_labels, generate_digits = NOTEBOOK["one_hot_labels"], NOTEBOOK["generate_digits"]
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +33,12 @@ def test_one_hot_labels_of_digits():
 def test_a_wrong_label_shape_or_an_out_of_range_class_gets_a_clear_error(networks, digits, message):
     generator, _ = networks
     with pytest.raises(ValueError, match=message):
-        generate(generator, digits)
+        generate_digits(generator, digits)
 
 
 def test_generator_draws_one_image_per_requested_digit_and_the_label_changes_it(networks):
     generator, _ = networks
-    images = generate(generator, [7, 7, 1], seed=3)
+    images = generate_digits(generator, [7, 7, 1], seed=3)
     assert images.shape == (3, 28, 28, 1) and np.abs(images).max() <= 1.0
     noise = np.random.default_rng(0).normal(size=(2, 100)).astype("float32")
     seven, one = generator([noise, one_hot_labels([7, 7])]), generator([noise, one_hot_labels([1, 1])])

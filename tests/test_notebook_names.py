@@ -38,3 +38,25 @@ def test_no_function_or_class_is_also_a_variable(path):
         defined |= cell_defined
         assigned |= cell_assigned
     assert not defined & assigned, f"{path.name}: {sorted(defined & assigned)} name both a function or class and a variable"
+
+
+# Each notebook's own experiment harness: a loop that trains and measures that notebook's runs, not a piece of GAN
+# code a reader would carry from one notebook to the next.
+EXPERIMENT_HARNESSES = {"train_and_measure", "Measure", "new_gan", "train"}
+
+
+def test_a_function_defined_in_two_notebooks_is_the_same_code():
+    """One name, one meaning across the series: a reader who copies notebook 01's builders or notebook 04's
+    ``generate`` into another notebook gets what that notebook's name means (notebook 07's is ``generate_digits``)."""
+    sources = {}
+    for path in NOTEBOOKS:
+        for cell in code_cells(path.name):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name not in EXPERIMENT_HARNESSES:
+                    sources.setdefault(node.name, {})[path.name] = ast.get_source_segment(cell.source, node)
+    differing = {name: sorted(by_notebook) for name, by_notebook in sources.items() if len(set(by_notebook.values())) > 1}
+    assert not differing, f"defined differently in several notebooks: {differing}"

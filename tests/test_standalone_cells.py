@@ -26,7 +26,7 @@ CASES = {  # the functions and classes each notebook's standalone cells must def
     "02_dcgan_mnist": ["build_dcgan_generator", "build_dcgan_discriminator", "discriminator_loss", "generator_loss", "GAN"],
     "03_fashion_mnist_dcgan": ["build_generator", "build_discriminator", "build_article_gan", "train_article_step"],
     "04_classic_keras_gan": ["generator_model", "discriminator_model", "generator_containing_discriminator"],
-    "07_conditional_gan_mnist": ["build_conditional_generator", "build_conditional_discriminator", "one_hot_labels", "generate"],
+    "07_conditional_gan_mnist": ["build_conditional_generator", "build_conditional_discriminator", "one_hot_labels", "generate_digits"],
     "08_wgan_gp_mnist": ["build_critic", "gradient_penalty", "WGANGP"],
     "09_when_a_gan_goes_wrong": ["build_mlp_generator", "build_mlp_discriminator"],
     "05_celeba_faces": ["decode_face", "read_faces", "batch_faces", "build_celeba_generator", "build_celeba_discriminator"],

@@ -15,7 +15,7 @@ from PIL import Image
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 WITH_RESULTS = ["01_vanilla_gan_mnist", "02_dcgan_mnist", "06_evaluating_a_gan", "07_conditional_gan_mnist", "08_wgan_gp_mnist",
-                "09_when_a_gan_goes_wrong"]
+                "09_when_a_gan_goes_wrong", "10_little_data"]
 LIMIT = 3 * 1024 * 1024  # all notebooks' attachments together
 
 

@@ -127,9 +127,8 @@ class GANCheckpoint:
             if not optimizer.built:
                 optimizer.build(network.trainable_variables)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        saved = dict(generator=gan.generator, discriminator=gan.discriminator,
-                     generator_optimizer=gan.generator_optimizer, discriminator_optimizer=gan.discriminator_optimizer,
-                     epoch=self.epoch)
+        saved = dict(generator=gan.generator, discriminator=gan.discriminator, generator_optimizer=gan.generator_optimizer,
+                     discriminator_optimizer=gan.discriminator_optimizer, epoch=self.epoch)
         if ema is not None:  # a GeneratorEMA callback: its average and step count are saved too
             saved.update(ema_generator=ema.build(gan.generator), ema_step=ema.step)
         self.checkpoint = tf.train.Checkpoint(**saved)
@@ -167,18 +166,6 @@ class GANCheckpoint:
         self.epoch.assign(epoch_number)
         return self.manager.save(checkpoint_number=epoch_number)
 
-    def _check_run_info(self):
-        if not self.run_info_path.exists():
-            return
-        saved = json.loads(self.run_info_path.read_text())
-        different = {key: (saved[key], value) for key, value in self.run_info.items() if key in saved and saved[key] != value}
-        if different:
-            described = ", ".join(f"{key}={old!r} (this run: {new!r})" for key, (old, new) in different.items())
-            raise CheckpointMismatchError(
-                f"The checkpoints in {self.directory} were trained with {described}. Continuing them would mix two "
-                f"runs: start from scratch (RESUME = False in the notebook's parameters, or delete {self.directory}), "
-                "or use another GAN_OUTPUT_DIR.")
-
     def _check_settings(self, epoch):
         """Read the settings the restored ``epoch`` epochs were trained with; warn if this run's differ."""
         if self.settings is None or not self.settings_path.exists():
@@ -202,8 +189,15 @@ class GANCheckpoint:
         """
         self.history, self.settings_log, self.changed_settings, self._restored_epoch = {}, [], "", 0
         paths = list(reversed(self.manager.checkpoints))  # newest first
-        if paths:
-            self._check_run_info()
+        if paths and self.run_info_path.exists():  # checkpoints of another run_info are refused
+            saved = json.loads(self.run_info_path.read_text())
+            described = ", ".join(f"{key}={saved[key]!r} (this run: {value!r})"
+                                  for key, value in self.run_info.items() if key in saved and saved[key] != value)
+            if described:
+                raise CheckpointMismatchError(
+                    f"The checkpoints in {self.directory} were trained with {described}. Continuing them would mix "
+                    f"two runs: start from scratch (RESUME = False in the notebook's parameters, or delete "
+                    f"{self.directory}), or use another GAN_OUTPUT_DIR.")
         # An optimizer's learning rate is a variable saved in the checkpoint; keep the one this run
         # was compiled with, so that lowering it after a divergence takes effect on resume.
         learning_rates = [(optimizer, float(optimizer.learning_rate))
@@ -211,9 +205,8 @@ class GANCheckpoint:
                           if isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable)]
         for path in paths:
             try:
-                status = self.checkpoint.restore(path)
-                status.expect_partial()  # no log lines about unmatched values if the check below refuses it
-                status.assert_existing_objects_matched()
+                # expect_partial: no log lines about unmatched values if the check after it refuses the checkpoint
+                self.checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
             except (ValueError, AssertionError) as error:
                 raise CheckpointMismatchError(
                     f"The checkpoint {path} does not fit this GAN: it was saved from a different architecture "
@@ -227,9 +220,8 @@ class GANCheckpoint:
                 optimizer.learning_rate = learning_rate
             epoch = self._restored_epoch = int(self.epoch.numpy())
             self._check_settings(epoch)
-            if self.history_path.exists():
-                saved = json.loads(self.history_path.read_text())
-                self.history = {name: values[:epoch] for name, values in saved.items()}
+            saved = json.loads(self.history_path.read_text()) if self.history_path.exists() else {}
+            self.history = {name: values[:epoch] for name, values in saved.items()}
             return epoch
         if paths:
             raise CheckpointDamagedError(
@@ -276,8 +268,7 @@ class CheckpointCallback(keras.callbacks.Callback):
             raise ValueError(f"every_n_epochs must be a positive integer, got {every_n_epochs}.")
         self.gan_checkpoint = gan_checkpoint
         self.every_n_epochs = int(every_n_epochs)
-        self._last_epoch = None
-        self._last_saved = None
+        self._last_epoch = self._last_saved = None  # the last epoch completed (None after a NaN), the last one saved
 
     def on_epoch_end(self, epoch, logs=None):
         if not all(math.isfinite(float(value)) for value in (logs or {}).values()):
@@ -354,14 +345,7 @@ class DivergenceMonitor(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch + 1
-        self._steps_seen, self._totals = 0, {}
-
-    def _this_step(self, steps, logs, name):
-        """``logs`` hold means over the epoch so far; undo the averaging to get the latest step's value."""
-        total = float(logs[name]) * steps
-        value = (total - self._totals.get(name, 0.0)) / max(steps - self._steps_seen, 1)
-        self._totals[name] = total
-        return value
+        self._sums = {"steps": 0, "fake_score": 0.0, "g_loss": 0.0}  # sums over this epoch up to the last call
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
@@ -377,12 +361,18 @@ class DivergenceMonitor(keras.callbacks.Callback):
                     "cause and run again: training continues from the last checkpoint saved before the NaN, "
                     "with the learning rates you compiled.") from None
         if "fake_score" in logs and "g_loss" in logs:
-            fake_score, g_loss = self._this_step(steps, logs, "fake_score"), self._this_step(steps, logs, "g_loss")
-            self._check_discriminator_wins(fake_score, g_loss, steps, new_steps=max(steps - self._steps_seen, 1))
-        self._steps_seen = steps
+            self._check_discriminator_wins(logs, steps)
 
-    def _check_discriminator_wins(self, fake_score, g_loss, steps, new_steps):
-        """``new_steps``: steps since the last call, > 1 with ``steps_per_execution`` (their mean ``fake_score``)."""
+    def _check_discriminator_wins(self, logs, steps):
+        """Count the steps in a row with ``fake_score`` below the floor; warn once a streak reaches ``patience_steps``.
+
+        ``logs`` hold means over the epoch so far: undoing the averaging gives the mean of the ``new_steps`` steps
+        since the last call (one, or ``steps_per_execution``).
+        """
+        sums = {"steps": steps, "fake_score": float(logs["fake_score"]) * steps, "g_loss": float(logs["g_loss"]) * steps}
+        new_steps = max(steps - self._sums["steps"], 1)
+        fake_score, g_loss = ((sums[name] - self._sums[name]) / new_steps for name in ("fake_score", "g_loss"))
+        self._sums = sums
         if fake_score >= self.fake_score_floor:
             self._losing_steps, self._losing_since_g_loss = 0, None
             return
@@ -464,7 +454,6 @@ class GeneratorEMA(keras.callbacks.Callback):
         self.decay = float(decay)
         self.ema_generator = None
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)  # steps averaged so far (checkpointed)
-        self._last_iteration = None
 
     def build(self, generator):
         """Create ``ema_generator``, a copy of ``generator``, if there is none yet; returns it.
@@ -486,9 +475,8 @@ class GeneratorEMA(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         iteration = int(self.model.generator_optimizer.iterations.numpy())
         new_steps, self._last_iteration = iteration - self._last_iteration, iteration
-        keep = 1.0  # the share of the old average left after the new steps
-        for step in range(int(self.step.numpy()), int(self.step.numpy()) + new_steps):
-            keep *= min(self.decay, (1.0 + step) / (10.0 + step))
+        first = int(self.step.numpy())  # keep: the share of the old average left after the new steps
+        keep = math.prod(min(self.decay, (1.0 + step) / (10.0 + step)) for step in range(first, first + new_steps))
         for average, weight in zip(self.ema_generator.weights, self.model.generator.weights):
             average.assign(keep * average + (1.0 - keep) * weight)
         self.step.assign_add(new_steps)

@@ -155,8 +155,7 @@ def load_mnist_idx(folder, split="train"):
         path = next((candidate for candidate in candidates if candidate.is_file()), None)
         if path is None:
             raise FileNotFoundError(f"No {candidates[0].name} (or .gz) in {folder}: it needs MNIST's IDX files.")
-        with (gzip.open(path) if path.suffix == ".gz" else open(path, "rb")) as file:
-            raw = file.read()
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
         shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(raw[3] if len(raw) > 3 else 0))
         if raw[:3] != b"\x00\x00\x08" or len(raw) != 4 + 4 * len(shape) + int(np.prod(shape)):
             raise ValueError(f"{path} is not a whole IDX file of unsigned bytes (cut short, or another file?).")
@@ -167,9 +166,9 @@ def load_mnist_idx(folder, split="train"):
     return to_unit_range(images), labels
 
 
-FASHION_MNIST_CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)  # label i is FASHION_MNIST_CLASS_NAMES[i], as in the dataset's documentation
+# Label i is FASHION_MNIST_CLASS_NAMES[i], as in the dataset's documentation.
+FASHION_MNIST_CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                             "Ankle boot")
 
 
 def load_fashion_mnist(source="keras"):
@@ -206,8 +205,7 @@ def make_dataset(images, batch_size, shuffle=True, seed=None, cache=True, labels
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"Got {len(images)} images but {len(labels)} labels: give one label per image.")
     dataset = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, np.asarray(labels)))
-    if cache:
-        dataset = dataset.cache()
+    dataset = dataset.cache() if cache else dataset
     if shuffle:
         dataset = dataset.shuffle(min(len(images), 60_000), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(int(batch_size), drop_remainder=True).prefetch(tf.data.AUTOTUNE)

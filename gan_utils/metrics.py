@@ -26,8 +26,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from gan_utils import data
 from gan_utils.callbacks import replace_atomically
-from gan_utils.data import check_images
 
 FEATURE_DIM = 64  # width of the classifier's feature layer: FID needs more images than this
 FEATURE_LAYER = "features"
@@ -65,7 +65,7 @@ def train_domain_classifier(images, labels, epochs=3, batch_size=128, seed=0, ve
     ``seed`` fixes the initial weights and the order of the images, so the same data gives the same
     classifier; the caller's random state (Python, NumPy, TensorFlow, Keras) is left as it was.
     """
-    images = check_images(images)
+    images = data.check_images(images)
     labels = np.asarray(labels).astype(np.int64).reshape(-1)
     if len(labels) != len(images):
         raise ValueError(f"Got {len(images)} images but {len(labels)} labels: pass one label per image.")
@@ -94,8 +94,7 @@ def training_fingerprint(images, labels, epochs, seed) -> str:
 
 def default_classifier_path(name) -> Path:
     """Where the classifier called ``name`` is cached: ``$GAN_CLASSIFIER_DIR`` or ``$KERAS_HOME/gan_utils``."""
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    folder = Path(os.environ.get(CLASSIFIER_DIR_ENV, keras_home / "gan_utils"))
+    folder = Path(os.environ.get(CLASSIFIER_DIR_ENV, data.keras_cache_dir().parent / "gan_utils"))
     return folder / f"{name}_classifier.keras"
 
 
@@ -125,22 +124,19 @@ def load_domain_classifier(dataset="mnist", path=None, images=None, labels=None,
             return _check_float32(keras.models.load_model(path, safe_mode=True))
     name = "classifier"
     if images is None:
-        from gan_utils.data import _resolve_source, load_fashion_mnist, load_mnist
-
         if dataset == "mnist":
-            source = _resolve_source(source, folders_allowed=True)  # "keras", "sample" or a folder of IDX files
+            source = data._resolve_source(source, folders_allowed=True)  # "keras", "sample" or a folder of IDX files
             name = {"keras": "mnist", "sample": "mnist-sample"}.get(source, f"mnist-{Path(source).resolve().name}")
-            images, labels = load_mnist(source)
+            images, labels = data.load_mnist(source)
         else:
             name = "fashion_mnist"
-            images, labels = load_fashion_mnist()
-    images = check_images(images)
+            images, labels = data.load_fashion_mnist()
+    images = data.check_images(images)
     labels = np.asarray(labels).reshape(-1)
     if epochs is None:
         epochs = 3 if len(images) >= 10_000 else 15
     fingerprint = training_fingerprint(images, labels, epochs, seed)
-    if path is None:
-        path = default_classifier_path(f"{name}-{fingerprint[:16]}")
+    path = path or default_classifier_path(f"{name}-{fingerprint[:16]}")
     record = path.with_name(path.name + ".json")
     if path.exists() and record.exists() and json.loads(record.read_text()).get("fingerprint") == fingerprint:
         return _check_float32(keras.models.load_model(path, safe_mode=True))
@@ -168,7 +164,7 @@ def classifier_outputs(classifier, images, batch_size=500):
     if images.ndim != 4 or tuple(images.shape[1:]) != input_shape:
         raise ValueError(f"The classifier takes images shaped (N, {', '.join(map(str, input_shape))}), "
                          f"got {images.shape}. Generate or load images of the classifier's dataset.")
-    images = check_images(images, input_shape)
+    images = data.check_images(images, input_shape)
     _check_float32(classifier)
     both = keras.Model(classifier.input, [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
     # Plain calls on batches: no tf.function to trace, which predict() would redo for every new model.
@@ -271,10 +267,10 @@ def frechet_distance(features_a, features_b):
 
 
 def _unbiased_mmd2(features_a, features_b):
+    """The unbiased squared MMD of features (m, D) and (n, D) with the kernel k(x, y) = (x.y / D + 1)^3."""
     dimensions = features_a.shape[1]
-    kernel_aa = (features_a @ features_a.T / dimensions + 1) ** 3
-    kernel_bb = (features_b @ features_b.T / dimensions + 1) ** 3
-    kernel_ab = (features_a @ features_b.T / dimensions + 1) ** 3
+    kernel_aa, kernel_bb, kernel_ab = [(x @ y.T / dimensions + 1) ** 3 for x, y in
+                                       ((features_a, features_a), (features_b, features_b), (features_a, features_b))]
     m, n = len(features_a), len(features_b)
     within_a = (kernel_aa.sum() - np.trace(kernel_aa)) / (m * (m - 1))
     within_b = (kernel_bb.sum() - np.trace(kernel_bb)) / (n * (n - 1))
@@ -297,8 +293,7 @@ def kernel_distance(features_a, features_b, num_subsets=10, seed=0):
         raise ValueError(f"KID with {num_subsets} subsets needs num_subsets >= 2 and at least {2 * num_subsets} "
                          f"samples per set, got {smallest}. Use fewer subsets or more images.")
     random = np.random.default_rng(seed)
-    blocks_a = np.array_split(random.permutation(features_a), num_subsets)
-    blocks_b = np.array_split(random.permutation(features_b), num_subsets)
+    blocks_a, blocks_b = (np.array_split(random.permutation(features), num_subsets) for features in (features_a, features_b))
     estimates = np.array([_unbiased_mmd2(a, b) for a, b in zip(blocks_a, blocks_b)])
     return float(estimates.mean()), float(estimates.std(ddof=1) / np.sqrt(num_subsets))
 
@@ -331,8 +326,7 @@ def evaluate_images(classifier, real_images, fake_images, kid_subsets=10):
     fake_features, fake_probabilities = classifier_outputs(classifier, fake_images)
     kid, kid_se = kernel_distance(real_features, fake_features, num_subsets=kid_subsets)
     return {"fid": frechet_distance(real_features, fake_features), "kid": kid, "kid_se": kid_se,
-            "score": classifier_score(fake_probabilities),
-            "num_real": len(real_features), "num_fake": len(fake_features)}
+            "score": classifier_score(fake_probabilities), "num_real": len(real_features), "num_fake": len(fake_features)}
 
 
 def generate_images(generator, num_images, seed=0, batch_size=500, noise="normal"):
@@ -343,12 +337,9 @@ def generate_images(generator, num_images, seed=0, batch_size=500, noise="normal
     """
     rng = np.random.default_rng(seed)
     shape = (int(num_images), generator.input_shape[-1])
-    if noise == "normal":
-        noise = rng.standard_normal(shape).astype(np.float32)
-    elif noise == "uniform":
-        noise = rng.uniform(-1.0, 1.0, shape).astype(np.float32)
-    else:
+    if noise not in ("normal", "uniform"):
         raise ValueError(f'noise must be "normal" or "uniform", got {noise!r}.')
+    noise = (rng.standard_normal(shape) if noise == "normal" else rng.uniform(-1.0, 1.0, shape)).astype(np.float32)
     batches = [generator(noise[start:start + int(batch_size)], training=False) for start in range(0, len(noise), int(batch_size))]
     return np.clip(np.concatenate([keras.ops.convert_to_numpy(batch) for batch in batches]), -1.0, 1.0)
 
@@ -359,8 +350,8 @@ def nearest_neighbours(queries, references):
     ``queries`` (Q, H, W, C), ``references`` (R, H, W, C) -> ``(indices, distances)``, both (Q,).
     Used to ask "is the GAN copying its training set?" (notebook 06).
     """
-    queries = check_images(queries).reshape(len(queries), -1).astype(np.float64)
-    references = check_images(references).reshape(len(references), -1).astype(np.float64)
+    queries = data.check_images(queries).reshape(len(queries), -1).astype(np.float64)
+    references = data.check_images(references).reshape(len(references), -1).astype(np.float64)
     if queries.shape[1] != references.shape[1]:
         raise ValueError(f"Queries and references differ in size: {queries.shape[1]} vs {references.shape[1]} pixels.")
     squared = (queries ** 2).sum(1)[:, None] + (references ** 2).sum(1)[None, :] - 2 * queries @ references.T

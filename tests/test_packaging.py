@@ -189,8 +189,9 @@ def test_tests_and_notebook_kernels_import_the_installed_gan_utils():
 
 
 # gan_utils' line budget: 900 lines of code, plus notebook 10's augment.py (32), is the goal; this is the ceiling
-# reached so far (1,047 before the trim). Lower it as the package shrinks; never raise it without a new issue.
-GAN_UTILS_MAX_CODE_LINES = 1001
+# reached so far (1,047 before the first trim, 1,001 before the second). Lower it as the package shrinks; never
+# raise it without a new issue.
+GAN_UTILS_MAX_CODE_LINES = 975
 
 
 def code_lines(source):

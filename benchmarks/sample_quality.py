@@ -233,12 +233,16 @@ NOTEBOOK_NETWORKS = {"01": ("01_vanilla_gan_mnist", "build_mlp_generator", "buil
                      "04": ("04_classic_keras_gan", "generator_model", "discriminator_model")}
 
 
-def build_notebook_networks(notebook):
-    """(generator, discriminator) of notebook ``notebook``, built by the notebook's own code."""
+def build_notebook_networks(notebook, seed):
+    """(generator, discriminator) of notebook ``notebook``, built by the notebook's own code, then Keras seeded
+    with ``seed``: the notebook's parameters cell, run to define them, seeds Keras with its own SEED."""
+    import keras
+
     from tools.notebook_cells import definitions
 
     name, build_generator, build_discriminator = NOTEBOOK_NETWORKS[notebook]
     namespace = definitions(name, build_generator, build_discriminator)
+    keras.utils.set_random_seed(seed)
     return namespace[build_generator](), namespace[build_discriminator]()
 
 
@@ -261,8 +265,7 @@ def train_notebook_networks(notebook, images, steps, seed, optimizer="article", 
     if optimizer not in ("article", "dcgan_adam"):
         raise ValueError(f"optimizer must be 'article' or 'dcgan_adam', got {optimizer!r}.")
     make_optimizer = make_notebook_optimizer(notebook, optimizer)
-    keras.utils.set_random_seed(seed)
-    generator, discriminator = build_notebook_networks(notebook)
+    generator, discriminator = build_notebook_networks(notebook, seed)
     if setup["loop"] == "vanilla_gan":
         gan = VanillaGAN(generator, discriminator)
         gan.compile(make_optimizer(), make_optimizer())

@@ -16,10 +16,12 @@ def test_notebook_networks_train_with_their_own_loop(notebook, monkeypatch):
     images = images[: 2 * batch_size + 5]  # two batches per epoch (the 5 left over are dropped): 3 steps cross an epoch
     initial_weights = []
     for _ in range(2):  # the seed fixes the initial weights, so train_notebook_networks(seed=0) starts from these
-        keras.utils.set_random_seed(0)
-        generator = sample_quality.build_notebook_networks(notebook)[0]
+        keras.utils.set_random_seed(123)  # overridden: the seed given is the one that counts
+        generator = sample_quality.build_notebook_networks(notebook, seed=0)[0]
         assert not initial_weights or training.count_changed_weights(generator, initial_weights) == 0
         initial_weights = training.snapshot_weights(generator)
+    other_seed = sample_quality.build_notebook_networks(notebook, seed=1)[0]  # not the notebook's own SEED either
+    assert training.count_changed_weights(other_seed, initial_weights) > 0
 
     measured = []
     generator = sample_quality.train_notebook_networks(notebook, images, steps=3, seed=0, every=2,

@@ -4,7 +4,7 @@ A notebook cell that starts with ``#@save gan_utils.MODULE`` is the same code as
 of that name in ``gan_utils/MODULE.py`` (tests/test_saved_cells.py checks it). The rest is what the
 notebooks use around the models: data, pictures, checkpoints and metrics.
 
-- ``models``    - notebook 01's MLPs and notebook 02's DCGAN; loading a saved generator safely
+- ``models``    - notebook 02's DCGAN; loading a saved generator safely
 - ``losses``    - notebook 02's binary cross-entropy losses on logits
 - ``training``  - notebook 01's ``VanillaGAN`` (k discriminator steps), notebook 02's ``GAN``, ``DistributedGAN``
 - ``callbacks`` - a sample grid per epoch, checkpoints to resume from, a generator average, divergence checks

@@ -188,9 +188,9 @@ def test_tests_and_notebook_kernels_import_the_installed_gan_utils():
     assert Path(printed.strip()).resolve().is_relative_to(site_packages), printed
 
 
-# gan_utils' line budget, counted as code_lines() counts: 1,015 before notebook 10 added augment.py (32), 1,047
-# with it; trimmed to 1,001, then to this ceiling, so the package has not grown even by the augmentation. Lower it
-# as the package shrinks; never raise it without a new issue.
+# gan_utils' line budget, counted as code_lines() counts: the project holds the package to at most 900 lines of
+# code. It had 1,015 before notebook 10 added augment.py (32) and 1,047 with it; trimmed to 1,001, then to this
+# ceiling, still 75 over the 900. Lower the ceiling as the package shrinks, to 900; never raise it.
 GAN_UTILS_MAX_CODE_LINES = 975
 
 

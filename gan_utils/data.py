@@ -43,7 +43,7 @@ def check_images(images, image_shape=None) -> np.ndarray:
     if images.shape[0] == 0:
         raise ValueError("Got an empty set of images: check the data folder or the filter you applied.")
     if image_shape is not None and tuple(images.shape[1:]) != tuple(image_shape):
-        raise ValueError(f"Expected images of shape {tuple(image_shape)}, got {images.shape[1:]}.")
+        raise ValueError(f"Expected images shaped (N, {', '.join(map(str, image_shape))}), got {images.shape}.")
     if not np.issubdtype(images.dtype, np.floating):
         raise ValueError(f"Expected float images in [-1, 1], got dtype {images.dtype}. "
                          "Scale uint8 images with gan_utils.data.to_unit_range(images).")

@@ -159,12 +159,7 @@ def _check_float32(classifier):
 
 def classifier_outputs(classifier, images, batch_size=500):
     """Run the classifier once: returns ``(features, probabilities)``, float64 (N, D) and (N, classes)."""
-    input_shape = tuple(classifier.input_shape[1:])
-    images = np.asarray(images)
-    if images.ndim != 4 or tuple(images.shape[1:]) != input_shape:
-        raise ValueError(f"The classifier takes images shaped (N, {', '.join(map(str, input_shape))}), "
-                         f"got {images.shape}. Generate or load images of the classifier's dataset.")
-    images = data.check_images(images, input_shape)
+    images = data.check_images(images, classifier.input_shape[1:])  # the classifier's own image shape
     _check_float32(classifier)
     both = keras.Model(classifier.input, [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
     # Plain calls on batches: no tf.function to trace, which predict() would redo for every new model.
@@ -228,16 +223,14 @@ def frechet_distance_from_statistics(mean_a, covariance_a, mean_b, covariance_b)
     ||mean_a - mean_b||^2 + trace(covariance_a + covariance_b - 2 (covariance_a covariance_b)^(1/2)),
     with trace((A B)^(1/2)) computed as trace((A^(1/2) B A^(1/2))^(1/2)), a symmetric matrix.
     """
-    mean_a, mean_b = np.asarray(mean_a, dtype=np.float64), np.asarray(mean_b, dtype=np.float64)
-    covariance_a, covariance_b = np.asarray(covariance_a, dtype=np.float64), np.asarray(covariance_b, dtype=np.float64)
-    dimensions = mean_a.shape[0] if mean_a.ndim == 1 else None
-    for name, array, shape in (("mean_a", mean_a, (dimensions,)), ("mean_b", mean_b, (dimensions,)),
-                               ("covariance_a", covariance_a, (dimensions, dimensions)),
-                               ("covariance_b", covariance_b, (dimensions, dimensions))):
-        if dimensions is None or array.shape != shape:
-            raise ValueError(f"The statistics do not match: means must be shaped (D,) and covariances (D, D) with one D; "
-                             f"got mean_a {mean_a.shape}, mean_b {mean_b.shape}, covariance_a {covariance_a.shape}, "
-                             f"covariance_b {covariance_b.shape}.")
+    statistics = {"mean_a": mean_a, "covariance_a": covariance_a, "mean_b": mean_b, "covariance_b": covariance_b}
+    statistics = {name: np.asarray(value, dtype=np.float64) for name, value in statistics.items()}
+    mean_a, covariance_a, mean_b, covariance_b = statistics.values()
+    dimensions = len(mean_a) if mean_a.ndim == 1 else -1
+    shapes = {name: array.shape for name, array in statistics.items()}
+    if list(shapes.values()) != [(dimensions,), (dimensions, dimensions)] * 2:
+        raise ValueError(f"The statistics do not match: means must be shaped (D,) and covariances (D, D) with one D; got {shapes}.")
+    for name, array in statistics.items():
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{name} contains NaN or infinite values.")
     sqrt_a = symmetric_matrix_sqrt(covariance_a)

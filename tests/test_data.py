@@ -75,7 +75,7 @@ def test_check_images_rejects_bad_input_with_advice(images, message):
 
 
 def test_check_images_compares_the_expected_shape():
-    with pytest.raises(ValueError, match=r"\(28, 28, 1\)"):
+    with pytest.raises(ValueError, match=r"shaped \(N, 28, 28, 1\), got \(2, 32, 32, 3\)"):
         data.check_images(np.zeros((2, 32, 32, 3), np.float32), image_shape=(28, 28, 1))
 
 

@@ -188,10 +188,10 @@ def test_tests_and_notebook_kernels_import_the_installed_gan_utils():
     assert Path(printed.strip()).resolve().is_relative_to(site_packages), printed
 
 
-# gan_utils' line budget, counted as code_lines() counts: the project holds the package to at most 900 lines of
-# code. It had 1,015 before notebook 10 added augment.py (32) and 1,047 with it; trimmed to 1,001, then to this
-# ceiling, still 75 over the 900. Lower the ceiling as the package shrinks, to 900; never raise it.
-GAN_UTILS_MAX_CODE_LINES = 975
+# gan_utils' line budget, counted as code_lines() counts: issue 14's limit for the package was 900 lines of code.
+# It had 898 then, 1,015 after later issues' additions, 1,047 with notebook 10's augment.py (32); trimmed to 1,001,
+# 975, then to this ceiling, still 68 over the 900. Lower the ceiling as the package shrinks; never raise it.
+GAN_UTILS_MAX_CODE_LINES = 968
 
 
 def code_lines(source):

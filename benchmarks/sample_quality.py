@@ -252,8 +252,6 @@ def train_notebook_networks(notebook, images, steps, seed, optimizer="article", 
     ``optimizer``: "article" (the notebook's article's optimizer) or "dcgan_adam" (Adam 2e-4, beta_1 0.5).
     ``on_every(step, generator)``, if given, is called after every ``every`` steps and after the last one.
     """
-    import keras
-
     from benchmarks import article_loops
     from gan_utils.data import make_dataset
     from gan_utils.training import VanillaGAN

@@ -55,9 +55,9 @@ NOTEBOOK_10 = Path(__file__).resolve().parents[1] / "notebooks" / "10_little_dat
 
 def notebook_cell_source(notebook, beginning):
     """The source of ``notebook``'s one code cell that starts with ``beginning``."""
-    sources = ["".join(cell["source"]) for cell in json.loads(Path(notebook).read_text())["cells"]
-               if cell["cell_type"] == "code"]
-    found = [source for source in sources if source.startswith(beginning)]
+    from tools.notebook_cells import code_cells
+
+    found = [cell.source for cell in code_cells(Path(notebook).name) if cell.source.startswith(beginning)]
     if len(found) != 1:
         raise ValueError(f"{notebook} has {len(found)} code cells starting with {beginning!r}, not one.")
     return found[0]
@@ -104,15 +104,14 @@ def make_gan(config, seed):
     from gan_utils.models import build_dcgan_discriminator, build_dcgan_generator
     from gan_utils.training import GAN
 
-    # Notebook 10's AugmentedGAN, its cell's source run here, so that this is the notebook's step and no copy.
-    namespace = dict(tf=tf, GAN=GAN, diff_augment=diff_augment, generator_loss=generator_loss,
-                     discriminator_loss=discriminator_loss)
-    exec(compile(notebook_cell_source(NOTEBOOK_10, "class AugmentedGAN("), str(NOTEBOOK_10), "exec"), namespace)
-    AugmentedGAN = namespace["AugmentedGAN"]
-
     chosen = settings(config)
+    gan_class = GAN
+    if chosen["augment"]:  # notebook 10's AugmentedGAN, its cell's source run here: the notebook's step, no copy
+        namespace = dict(tf=tf, GAN=GAN, diff_augment=diff_augment, generator_loss=generator_loss,
+                         discriminator_loss=discriminator_loss)
+        exec(compile(notebook_cell_source(NOTEBOOK_10, "class AugmentedGAN("), str(NOTEBOOK_10), "exec"), namespace)
+        gan_class = namespace["AugmentedGAN"]
     keras.utils.set_random_seed(seed)
-    gan_class = AugmentedGAN if chosen["augment"] else GAN
     gan = gan_class(build_dcgan_generator(), build_dcgan_discriminator(), real_label=chosen["real_label"])
     gan.compile(generator_optimizer=keras.optimizers.Adam(chosen["generator_lr"], beta_1=chosen["beta_1"]),
                 discriminator_optimizer=keras.optimizers.Adam(chosen["discriminator_lr"], beta_1=chosen["beta_1"]))

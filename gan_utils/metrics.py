@@ -229,7 +229,8 @@ def frechet_distance_from_statistics(mean_a, covariance_a, mean_b, covariance_b)
     dimensions = len(mean_a) if mean_a.ndim == 1 else -1
     shapes = {name: array.shape for name, array in statistics.items()}
     if list(shapes.values()) != [(dimensions,), (dimensions, dimensions)] * 2:
-        raise ValueError(f"The statistics do not match: means must be shaped (D,) and covariances (D, D) with one D; got {shapes}.")
+        raise ValueError(f"The statistics do not match: means must be shaped (D,) and covariances (D, D) with one D; "
+                         f"got {shapes}.")
     for name, array in statistics.items():
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{name} contains NaN or infinite values.")

@@ -47,8 +47,7 @@ def plot_image_grid(images, n_cols=None, title=None, size=4.0):
     figure, axis = plt.subplots(figsize=(size, size * grid.shape[0] / grid.shape[1]))
     axis.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=255)
     axis.set_axis_off()
-    if title:
-        axis.set_title(title)
+    axis.set_title(title or "")
     return figure
 
 

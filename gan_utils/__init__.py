@@ -8,7 +8,7 @@ notebooks use around the models: data, pictures, checkpoints and metrics.
 - ``losses``    - notebook 02's binary cross-entropy losses on logits
 - ``training``  - notebook 01's ``VanillaGAN`` (k discriminator steps), notebook 02's ``GAN``, ``DistributedGAN``
 - ``callbacks`` - a sample grid per epoch, checkpoints to resume from, a generator average, divergence checks
-- ``data``      - MNIST / Fashion-MNIST in [-1, 1], the shipped offline images, tf.data pipelines, image folders
+- ``data``      - MNIST / Fashion-MNIST in [-1, 1], the shipped offline images, tf.data pipelines
 - ``viz``       - image grids, loss and D-output curves, GIF export
 - ``hardware``  - version check, GPUs, the precision that suits the machine
 - ``metrics``   - FID / KID / classifier score with a small domain classifier, no download (notebook 06)

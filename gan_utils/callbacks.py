@@ -48,7 +48,7 @@ class SampleGridCallback(keras.callbacks.Callback):
     def __init__(self, generator_inputs, output_dir, show=True, n_cols=None):
         super().__init__()
         self.generator_inputs, self.output_dir, self.show, self.n_cols = generator_inputs, Path(output_dir), show, n_cols
-        self._display, self._first_epoch = None, True
+        self._display = None
 
     def frame_path(self, epoch_number):
         return self.output_dir / f"epoch_{epoch_number:04d}.png"
@@ -63,15 +63,11 @@ class SampleGridCallback(keras.callbacks.Callback):
         images = keras.ops.convert_to_numpy(self.model.generator(self.generator_inputs, training=False))
         return replace_atomically(self.frame_path(epoch_number), lambda temporary: save_image_grid(images, temporary, self.n_cols))
 
-    def on_train_begin(self, logs=None):
-        self._first_epoch = True
-
     def on_epoch_begin(self, epoch, logs=None):
         # Resuming after ``epoch`` completed epochs: their last frame may be missing if the run was
         # killed between the checkpoint and the frame. The restored weights draw it exactly.
-        if self._first_epoch and epoch > 0 and not self.frame_path(epoch).exists():
+        if epoch > 0 and not self.frame_path(epoch).exists():
             self.save_frame(epoch)
-        self._first_epoch = False
 
     def on_epoch_end(self, epoch, logs=None):
         path = self.save_frame(epoch + 1)
@@ -256,34 +252,20 @@ class GANCheckpoint:
 
 
 class CheckpointCallback(keras.callbacks.Callback):
-    """Save a :class:`GANCheckpoint` every ``every_n_epochs`` epochs and once more at the end of training.
+    """Save a :class:`GANCheckpoint` after every epoch, with the epoch's logs in ``gan_checkpoint.history``.
 
-    Each epoch's logs go into ``gan_checkpoint.history``. An epoch whose logs hold a NaN or an
-    infinity is never saved, so a diverged run cannot overwrite the last good checkpoint.
+    An interruption loses at most the epoch it stopped. An epoch whose logs hold a NaN or an infinity is
+    never saved, so a diverged run cannot overwrite the last good checkpoint.
     """
 
-    def __init__(self, gan_checkpoint, every_n_epochs=15):
+    def __init__(self, gan_checkpoint):
         super().__init__()
-        if int(every_n_epochs) < 1:
-            raise ValueError(f"every_n_epochs must be a positive integer, got {every_n_epochs}.")
         self.gan_checkpoint = gan_checkpoint
-        self.every_n_epochs = int(every_n_epochs)
-        self._last_epoch = self._last_saved = None  # the last epoch completed (None after a NaN), the last one saved
 
     def on_epoch_end(self, epoch, logs=None):
-        if not all(math.isfinite(float(value)) for value in (logs or {}).values()):
-            self._last_epoch = None  # diverged: keep the last good checkpoint
-            return
-        self._last_epoch = epoch + 1
-        self.gan_checkpoint.record_epoch(self._last_epoch, logs)
-        if self._last_epoch % self.every_n_epochs == 0:
-            self.gan_checkpoint.save(self._last_epoch)
-            self._last_saved = self._last_epoch
-
-    def on_train_end(self, logs=None):
-        if self._last_epoch is not None and self._last_saved != self._last_epoch:
-            self.gan_checkpoint.save(self._last_epoch)
-            self._last_saved = self._last_epoch
+        if all(math.isfinite(float(value)) for value in (logs or {}).values()):  # else diverged: keep the last good one
+            self.gan_checkpoint.record_epoch(epoch + 1, logs)
+            self.gan_checkpoint.save(epoch + 1)
 
 
 class TrainingDivergedError(RuntimeError):
@@ -415,23 +397,6 @@ class DivergenceMonitor(keras.callbacks.Callback):
                 "generator draws a few classes well and ignores the rest. Try an earlier checkpoint, more training images "
                 "(a few seen many times invite this), a lower generator learning rate, or one-sided label smoothing.",
                 GANTrainingWarning, stacklevel=2)
-
-
-class SaveGeneratorCallback(keras.callbacks.Callback):
-    """After every epoch, save the GAN's generator alone as a ``.keras`` file (notebook 05).
-
-    The file is written beside the target and then renamed over it, so an interruption during a save
-    leaves the previous file whole. Load it with ``models.load_generator(path)`` (Keras safe mode).
-    """
-
-    def __init__(self, path):
-        super().__init__()
-        self.path = Path(path)
-        if self.path.suffix != ".keras":
-            raise ValueError(f"Keras 3 saves whole models to files ending in .keras, got {self.path.name!r}.")
-
-    def on_epoch_end(self, epoch, logs=None):
-        replace_atomically(self.path, self.model.generator.save)
 
 
 class GeneratorEMA(keras.callbacks.Callback):

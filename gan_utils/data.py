@@ -59,21 +59,6 @@ def _load_shipped(path):
         return to_unit_range(sample["images"]), sample["labels"]
 
 
-def load_mnist_sample():
-    """The 1,000 real MNIST training digits (100 per class) that ship inside gan_utils.
-
-    Returns ``(images, labels)``: float32 (1000, 28, 28, 1) in [-1, 1] and uint8 (1000,).
-    Source and licence: ``gan_utils/data/README.md``.
-    """
-    return _load_shipped(SAMPLE_PATH)
-
-
-def load_mnist_test_sample():
-    """1,000 of MNIST's real test digits (100 per class) that ship inside gan_utils: ``(images, labels)`` as in
-    :func:`load_mnist_sample`. None of them is a training digit. Source: ``gan_utils/data/README.md``."""
-    return _load_shipped(TEST_SAMPLE_PATH)
-
-
 def _resolve_source(source, folders_allowed=False):
     source = str(source or os.environ.get(DATA_SOURCE_ENV, "keras"))
     if source in ("keras", "sample") or (folders_allowed and Path(source).is_dir()):
@@ -131,7 +116,7 @@ def _load_mnist(source, split):
     """:func:`load_mnist` (``split="train"``) or :func:`load_mnist_test` (``split="test"``)."""
     source = _resolve_source(source, folders_allowed=True)
     if source == "sample":
-        return load_mnist_sample() if split == "train" else load_mnist_test_sample()
+        return _load_shipped(SAMPLE_PATH if split == "train" else TEST_SAMPLE_PATH)
     if source != "keras":
         return load_mnist_idx(source, split=split)
     return _download("mnist", ["mnist.npz"], split=split)
@@ -209,50 +194,3 @@ def make_dataset(images, batch_size, shuffle=True, seed=None, cache=True, labels
     if shuffle:
         dataset = dataset.shuffle(min(len(images), 60_000), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(int(batch_size), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
-# --- Image folders (notebook 05: CelebA) -------------------------------------------------------------
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-
-
-class ImageFolderError(ValueError):
-    """A data folder is missing, or holds no image files."""
-
-
-def _folder_advice(folder):
-    return ("Download the aligned CelebA images from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html "
-            "(img_align_celeba.zip, under 'Align&Cropped Images') or https://www.kaggle.com/datasets/jessicali9530/"
-            f"celeba-dataset (the same images), unzip them so that the .jpg files are in {folder} (subfolders are "
-            "fine), or point GAN_CELEBA_DIR at the folder or at img_align_celeba.zip.")
-
-
-def find_image_files(folder):
-    """Sorted paths of the image files (.jpg, .jpeg, .png, .bmp, .gif) in ``folder`` and its subfolders.
-
-    ``folder`` may also be a ``.zip`` archive: it is unpacked once, beside itself, into a folder of the
-    same name (through a temporary folder, so an interrupted unpacking is redone). Raises
-    :class:`ImageFolderError` saying where to get CelebA when the folder is missing or has no image
-    files (notebook 05, which decodes the files itself).
-    """
-    folder = Path(folder).expanduser().absolute()
-    if folder.is_file() and folder.suffix.lower() == ".zip":
-        import shutil
-
-        destination = folder.with_suffix("")
-        if not destination.is_dir():
-            print(f"Unpacking {folder} into {destination} (once) ...")
-            partial = destination.with_name(destination.name + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            shutil.unpack_archive(str(folder), str(partial))
-            partial.rename(destination)
-        folder = destination
-    if folder.is_file():
-        raise ImageFolderError(f"{folder} is a file, not a folder of images (or a .zip of them). {_folder_advice(folder.parent)}")
-    if not folder.is_dir():
-        raise ImageFolderError(f"The data folder {folder} does not exist. {_folder_advice(folder)}")
-    paths = sorted(path for path in folder.rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
-    if not paths:
-        raise ImageFolderError(f"The data folder {folder} has no image files ({', '.join(IMAGE_SUFFIXES)}). "
-                               f"{_folder_advice(folder)}")
-    return paths

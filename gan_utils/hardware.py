@@ -1,7 +1,7 @@
 """Versions, GPUs, and the precision that suits the machine.
 
-Every notebook calls :func:`check_hardware` in its setup; notebook 02 also
-:func:`use_recommended_precision`, notebook 05 :func:`enable_memory_growth`.
+Every notebook calls :func:`check_hardware` in its setup; notebooks 02, 07, 09 and 10 also
+:func:`use_recommended_precision`.
 """
 
 import os
@@ -45,21 +45,6 @@ def check_hardware(verbose=True):
             print("No GPU found, so training runs on the CPU: many times slower than on a GPU. "
                   "In Colab: Runtime > Change runtime type > GPU.")
     return gpus
-
-
-def enable_memory_growth() -> int:
-    """Let TensorFlow take GPU memory as it needs it instead of all at once; returns how many GPUs were set.
-
-    Call it before anything uses a GPU.
-    """
-    gpus = tf.config.list_physical_devices("GPU")
-    for gpu in gpus:
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError as error:  # GPUs already initialised: the setting can no longer change
-            raise RuntimeError("Memory growth must be set before TensorFlow uses the GPU: "
-                               "restart the kernel and call enable_memory_growth() first.") from error
-    return len(gpus)
 
 
 def cpu_has_bfloat16(cpuinfo_path="/proc/cpuinfo") -> bool:

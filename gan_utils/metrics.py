@@ -336,18 +336,3 @@ def generate_images(generator, num_images, seed=0, batch_size=500, noise="normal
     noise = (rng.standard_normal(shape) if noise == "normal" else rng.uniform(-1.0, 1.0, shape)).astype(np.float32)
     batches = [generator(noise[start:start + int(batch_size)], training=False) for start in range(0, len(noise), int(batch_size))]
     return np.clip(np.concatenate([keras.ops.convert_to_numpy(batch) for batch in batches]), -1.0, 1.0)
-
-
-def nearest_neighbours(queries, references):
-    """For each query image, the index of the closest reference image (Euclidean, in pixels) and the distance.
-
-    ``queries`` (Q, H, W, C), ``references`` (R, H, W, C) -> ``(indices, distances)``, both (Q,).
-    Used to ask "is the GAN copying its training set?" (notebook 06).
-    """
-    queries = data.check_images(queries).reshape(len(queries), -1).astype(np.float64)
-    references = data.check_images(references).reshape(len(references), -1).astype(np.float64)
-    if queries.shape[1] != references.shape[1]:
-        raise ValueError(f"Queries and references differ in size: {queries.shape[1]} vs {references.shape[1]} pixels.")
-    squared = (queries ** 2).sum(1)[:, None] + (references ** 2).sum(1)[None, :] - 2 * queries @ references.T
-    indices = squared.argmin(axis=1)
-    return indices, np.sqrt(np.clip(squared[np.arange(len(queries)), indices], 0.0, None))

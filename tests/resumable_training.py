@@ -39,7 +39,7 @@ def build_gan():
 
 def main(output_dir, epochs):
     output_dir = Path(output_dir)
-    images, _ = data.load_mnist_sample()
+    images, _ = data.load_mnist("sample")
     dataset = data.make_dataset(images[: 16 * STEPS_PER_EPOCH], 16, seed=0)
     gan = build_gan()
     checkpoint = callbacks.GANCheckpoint(gan, output_dir / "checkpoints")
@@ -47,7 +47,7 @@ def main(output_dir, epochs):
     print(f"continuing after epoch {initial_epoch}, optimizer step {int(gan.generator_optimizer.iterations)}", flush=True)
     frames = callbacks.SampleGridCallback(np.ones((4, LATENT_DIM), "float32"), output_dir / "frames", show=False)
     gan.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, verbose=0,
-            callbacks=[frames, callbacks.CheckpointCallback(checkpoint, every_n_epochs=1), PrintSteps()])
+            callbacks=[frames, callbacks.CheckpointCallback(checkpoint), PrintSteps()])
     viz.write_gif(frames.saved_frames(epochs), output_dir / "training.gif")
     print("done", flush=True)
 

@@ -35,7 +35,7 @@ def tiny_gan(latent_dim=8):
     return gan
 
 
-IMAGES = data.load_mnist_sample()[0][:64]
+IMAGES = data.load_mnist("sample")[0][:64]
 PIXELS = (IMAGES * 127.5 + 127.5).astype(np.uint8)
 
 BAD_TRAINING_IMAGES = {

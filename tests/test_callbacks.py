@@ -90,24 +90,23 @@ def test_checkpoint_of_another_architecture_is_refused_clearly(tmp_path):
         callbacks.GANCheckpoint(tiny_gan(generator_width=32), tmp_path).restore_latest()
 
 
-def test_training_saves_a_frame_per_epoch_and_checkpoints_every_n_and_at_the_end(tmp_path):
+def test_training_saves_a_frame_and_a_checkpoint_per_epoch(tmp_path):
     gan = tiny_gan()
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path / "checkpoints")
     grids = callbacks.SampleGridCallback(np.zeros((4, LATENT_DIM), "float32"), tmp_path / "frames", show=False)
-    gan.fit(tiny_dataset(1), epochs=3, verbose=0, callbacks=[grids, callbacks.CheckpointCallback(checkpoint, every_n_epochs=2)])
+    gan.fit(tiny_dataset(1), epochs=3, verbose=0, callbacks=[grids, callbacks.CheckpointCallback(checkpoint)])
     assert sorted(path.name for path in (tmp_path / "frames").iterdir()) == ["epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]
-    assert [path.rsplit("-", 1)[1] for path in checkpoint.manager.checkpoints] == ["2", "3"]
+    assert [path.rsplit("-", 1)[1] for path in checkpoint.manager.checkpoints] == ["1", "2", "3"]
     assert len(checkpoint.history["g_loss"]) == 3
 
 
 def test_checkpoint_callback_never_saves_an_epoch_whose_logs_hold_a_nan(tmp_path):
     """Alone, without DivergenceMonitor in front of it: the guard of CheckpointCallback itself."""
     checkpoint = callbacks.GANCheckpoint(tiny_gan(), tmp_path)
-    saver = callbacks.CheckpointCallback(checkpoint, every_n_epochs=1)
+    saver = callbacks.CheckpointCallback(checkpoint)
     saver.on_epoch_end(0, {"d_loss": 1.0, "g_loss": 0.5})
     saver.on_epoch_end(1, {"d_loss": math.nan, "g_loss": 0.5})
     saver.on_epoch_end(2, {"d_loss": 1.0, "g_loss": math.inf})
-    saver.on_train_end()
     assert [path.rsplit("-", 1)[1] for path in checkpoint.manager.checkpoints] == ["1"]
     assert checkpoint.history == {"d_loss": [1.0], "g_loss": [0.5]}
 
@@ -140,7 +139,7 @@ def test_history_is_written_atomically_so_a_save_killed_while_writing_leaves_the
 def test_training_resumes_from_the_latest_checkpoint(tmp_path):
     gan = tiny_gan()
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path)
-    gan.fit(tiny_dataset(1), epochs=2, verbose=0, callbacks=[callbacks.CheckpointCallback(checkpoint, 1)])
+    gan.fit(tiny_dataset(1), epochs=2, verbose=0, callbacks=[callbacks.CheckpointCallback(checkpoint)])
 
     resumed = tiny_gan()
     initial_epoch = callbacks.GANCheckpoint(resumed, tmp_path).restore_latest()
@@ -154,7 +153,7 @@ def test_start_says_whether_it_starts_continues_or_has_nothing_left_to_train(tmp
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path)
     assert checkpoint.start(epochs=2) == 0
     assert "Starting from scratch" in capsys.readouterr().out
-    gan.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[callbacks.CheckpointCallback(checkpoint, 1)])
+    gan.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[callbacks.CheckpointCallback(checkpoint)])
 
     assert callbacks.GANCheckpoint(tiny_gan(), tmp_path).start(epochs=2) == 1
     assert "Continuing after epoch 1 of 2" in capsys.readouterr().out
@@ -168,7 +167,7 @@ def test_start_says_whether_it_starts_continues_or_has_nothing_left_to_train(tmp
 def test_start_without_resume_deletes_the_old_checkpoints_and_trains_from_scratch(tmp_path, capsys):
     gan = tiny_gan(seed=1)
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path)
-    gan.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[callbacks.CheckpointCallback(checkpoint, 1)])
+    gan.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[callbacks.CheckpointCallback(checkpoint)])
 
     fresh = tiny_gan(seed=2)
     untrained = all_weights(fresh)
@@ -178,7 +177,7 @@ def test_start_without_resume_deletes_the_old_checkpoints_and_trains_from_scratc
     for weight, before in zip(all_weights(fresh), untrained):
         np.testing.assert_array_equal(weight, before)
     assert fresh_checkpoint.history == {} and not fresh_checkpoint.history_path.exists()
-    fresh.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[callbacks.CheckpointCallback(fresh_checkpoint, 1)])
+    fresh.fit(tiny_dataset(1), epochs=1, verbose=0, callbacks=[callbacks.CheckpointCallback(fresh_checkpoint)])
     assert [path.rsplit("-", 1)[1] for path in fresh_checkpoint.manager.checkpoints] == ["1"]
 
 
@@ -206,22 +205,16 @@ class SaveRecorder:
         self.saved.append(epoch_number)
 
 
-def test_checkpoint_callback_saves_every_15th_epoch_by_default_and_no_epoch_twice():
-    """15: notebook 02's interval, the article's. A run ending on an interval, or a second fit() that trains
-    nothing, does not save that epoch again; a run stopped before its first epoch ended saves nothing."""
+def test_checkpoint_callback_saves_each_epoch_once_and_goes_on_after_a_diverged_one():
+    """Epochs are numbered from 1 in the checkpoints; the end of training saves nothing more."""
     recorder = SaveRecorder()
     saver = callbacks.CheckpointCallback(recorder)
     saver.on_train_end()
     assert recorder.saved == []
-    for epoch in range(30):
-        saver.on_epoch_end(epoch, {"g_loss": 1.0})
+    for epoch, g_loss in enumerate((1.0, 1.0, math.nan, 1.0)):
+        saver.on_epoch_end(epoch, {"g_loss": g_loss})
     saver.on_train_end()
-    assert recorder.saved == [15, 30]
-    for epoch in range(30, 32):
-        saver.on_epoch_end(epoch, {"g_loss": 1.0})
-    saver.on_train_end()
-    saver.on_train_end()
-    assert recorder.saved == [15, 30, 32]
+    assert recorder.saved == [1, 2, 4]
 
 
 def test_the_refusal_names_every_setting_that_differs_and_the_ways_out(tmp_path):
@@ -242,11 +235,6 @@ def test_recording_an_epoch_again_replaces_it_and_every_later_one(tmp_path):
         checkpoint.record_epoch(epoch, {"g_loss": float(epoch)})
     checkpoint.record_epoch(2, {"g_loss": 20.0})
     assert checkpoint.history == {"g_loss": [1.0, 20.0]}
-
-
-def test_checkpoint_callback_rejects_a_bad_interval(tmp_path):
-    with pytest.raises(ValueError, match="every_n_epochs"):
-        callbacks.CheckpointCallback(callbacks.GANCheckpoint(tiny_gan(), tmp_path), every_n_epochs=0)
 
 
 class GeneratorWeightsRecorder(keras.callbacks.Callback):
@@ -340,7 +328,7 @@ def test_the_callbacks_of_notebook_02_work_under_a_gpus_settings(tmp_path):
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path / "checkpoints", ema=average)
     grids = callbacks.SampleGridCallback(np.zeros((4, LATENT_DIM), "float32"), tmp_path / "frames", show=False)
     history = gan.fit(tiny_dataset(40), epochs=2, verbose=0,
-                      callbacks=[callbacks.DivergenceMonitor(), average, grids, callbacks.CheckpointCallback(checkpoint, 1)])
+                      callbacks=[callbacks.DivergenceMonitor(), average, grids, callbacks.CheckpointCallback(checkpoint)])
 
     assert gan.jit_compile is True
     assert int(gan.generator_optimizer.iterations) == int(gan.discriminator_optimizer.iterations) == 80

@@ -1,7 +1,8 @@
-"""Notebook 05: listing the face folder (gan_utils), and the notebook's own face crop, tf.data pipeline,
-batching and article 001's networks (run from the notebook with tools.notebook_cells.definitions)."""
+"""Notebook 05's own code: the listing of the face folder, the face crop, the tf.data pipeline, the batching and
+article 001's networks (run from the notebook with tools.notebook_cells.definitions); and the notebook run twice."""
 
 import asyncio
+import json
 import os
 import shutil
 from pathlib import Path
@@ -13,9 +14,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from PIL import Image
 
-from gan_utils import callbacks, data, models, training
+from gan_utils import callbacks, models, training
 from tests.synthetic_faces import write_synthetic_faces
-from tools.notebook_cells import definitions, notebook_path
+from tools.notebook_cells import code_cells, definitions, notebook_path
 
 NOTEBOOK = "05_celeba_faces"
 
@@ -23,7 +24,7 @@ NOTEBOOK = "05_celeba_faces"
 @pytest.fixture(scope="module")
 def notebook():
     """The notebook's parameters (smoke mode) and its own definitions, as a namespace."""
-    return definitions(NOTEBOOK, "decode_face", "read_faces", "batch_faces",
+    return definitions(NOTEBOOK, "find_image_files", "decode_face", "read_faces", "batch_faces",
                        "build_celeba_generator", "build_celeba_discriminator")
 
 
@@ -38,7 +39,7 @@ def _write_images(folder):
 
 
 def _read_folder(notebook, folder):
-    paths = data.find_image_files(folder)
+    paths = notebook["find_image_files"](folder)
     faces, skipped = notebook["read_faces"](paths)
     return paths, np.stack(list(faces.as_numpy_iterator())), skipped
 
@@ -85,29 +86,29 @@ def test_each_file_is_decoded_once_then_served_from_the_cache(notebook, tmp_path
     assert len(list(faces)) == 5 and len(list(faces)) == 5  # every pass, with the files gone
 
 
-def test_missing_folder_says_where_to_get_celeba(tmp_path):
-    with pytest.raises(data.ImageFolderError, match="does not exist") as error:
-        data.find_image_files(tmp_path / "celeba")
+def test_missing_folder_says_where_to_get_celeba(notebook, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist") as error:
+        notebook["find_image_files"](tmp_path / "celeba")
     message = str(error.value)
     assert "img_align_celeba.zip" in message and "GAN_CELEBA_DIR" in message and "mmlab.ie.cuhk.edu.hk" in message
     assert str(tmp_path / "celeba") in message  # the absolute path the notebook looked in
     assert error.value.__cause__ is None and error.value.__context__ is None  # no TensorFlow traceback behind it
 
 
-def test_a_file_instead_of_a_folder_is_explained(tmp_path):
+def test_a_file_instead_of_a_folder_is_explained(notebook, tmp_path):
     image_file = write_synthetic_faces(tmp_path, count=1)[0]
-    with pytest.raises(data.ImageFolderError, match="is a file, not a folder"):
-        data.find_image_files(image_file)
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        notebook["find_image_files"](image_file)
 
 
 def test_empty_folder_and_folder_of_only_corrupt_files_stop_with_advice(notebook, tmp_path):
-    with pytest.raises(data.ImageFolderError, match="has no image files") as error:
-        data.find_image_files(tmp_path)
+    with pytest.raises(FileNotFoundError, match="has no image files") as error:
+        notebook["find_image_files"](tmp_path)
     assert "Download" in str(error.value)
     (tmp_path / "a.jpg").write_bytes(b"nope")
     (tmp_path / "b.png").write_bytes(b"nope")
     with pytest.raises(ValueError, match="None of the 2 image files could be read") as error:
-        notebook["read_faces"](data.find_image_files(tmp_path))
+        notebook["read_faces"](notebook["find_image_files"](tmp_path))
     assert "a.jpg" in str(error.value) and "Download CelebA again" in str(error.value)
 
 
@@ -115,13 +116,13 @@ def test_a_zip_archive_is_unpacked_once_and_read(notebook, tmp_path):
     source = tmp_path / "img_align_celeba"
     write_synthetic_faces(source, count=3)
     archive = Path(shutil.make_archive(str(tmp_path / "download" / "img_align_celeba"), "zip", str(tmp_path), "img_align_celeba"))
-    paths = data.find_image_files(archive)
+    paths = notebook["find_image_files"](archive)
     unpacked = tmp_path / "download" / "img_align_celeba"
     assert len(paths) == 3 and all(unpacked in path.parents for path in paths)
     assert not (tmp_path / "download" / "img_align_celeba.partial").exists()
     (unpacked / "img_align_celeba" / "synthetic_000.jpg").unlink()  # unpacked once: the folder is used as it is
-    assert len(data.find_image_files(archive)) == 2
-    faces, skipped = notebook["read_faces"](data.find_image_files(archive))
+    assert len(notebook["find_image_files"](archive)) == 2
+    faces, skipped = notebook["read_faces"](notebook["find_image_files"](archive))
     assert len(list(faces)) == 2 and skipped == []
 
 
@@ -162,7 +163,7 @@ def test_celeba_networks_map_noise_to_faces_and_faces_to_logits(notebook):
 
 def test_fewer_images_than_a_batch_stop_with_a_clear_error(notebook, tmp_path):
     write_synthetic_faces(tmp_path, count=8, corrupt=1)
-    faces, skipped = notebook["read_faces"](data.find_image_files(tmp_path))
+    faces, skipped = notebook["read_faces"](notebook["find_image_files"](tmp_path))
     count = 9 - len(skipped)
     with pytest.raises(ValueError, match=r"Only 8 images were read, fewer than the batch size 64") as error:
         notebook["batch_faces"](faces, count, 64)
@@ -171,16 +172,26 @@ def test_fewer_images_than_a_batch_stop_with_a_clear_error(notebook, tmp_path):
     assert [tuple(batch.shape) for batch in batches] == [(3, 28, 28, 3), (3, 28, 28, 3)]
 
 
-async def _run_until_error(environment, output_dir):
-    """Run notebook 05 outside smoke mode (GAN_SMOKE_TEST unset); return its code cells and the one that failed."""
-    environment = {name: value for name, value in environment.items() if name != "GAN_SMOKE_TEST"}
-    environment.update(GAN_EPOCHS="1", GAN_OUTPUT_DIR=str(output_dir))
+def _notebook_and_client(environment, output_dir, epochs):
+    """Notebook 05 without its stored outputs, and a client that runs it with ``environment``'s overrides."""
+    environment = dict(environment, GAN_EPOCHS=str(epochs), GAN_OUTPUT_DIR=str(output_dir))
     path = notebook_path(NOTEBOOK)
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:  # the checked cell's stored output and count, gone: only this run's remain
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     client = NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    return notebook, client, environment
+
+
+def _printed(cell):
+    return "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+
+
+async def _run_until_error(environment, output_dir):
+    """Run notebook 05 outside smoke mode (GAN_SMOKE_TEST unset); return its code cells and the one that failed."""
+    environment = {name: value for name, value in environment.items() if name != "GAN_SMOKE_TEST"}
+    notebook, client, environment = _notebook_and_client(environment, output_dir, epochs=1)
     with pytest.raises(CellExecutionError):
         await client.async_execute(env=environment)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
@@ -210,27 +221,46 @@ def test_notebook_stops_early_with_a_clear_error_on_too_few_images_or_none(tmp_p
     assert failed is next(cell for cell in code if "= batch_faces(" in cell.source)  # the first cell that batches
     assert not (tmp_path / "few" / "05_celeba_faces" / "frames").exists()  # nothing trained
 
-    assert no_folder_error.ename == "ImageFolderError"
+    assert no_folder_error.ename == "FileNotFoundError"
     assert "does not exist" in no_folder_error.evalue and "img_align_celeba.zip" in no_folder_error.evalue
-    assert "data.find_image_files(" in no_folder_failed.source  # the first cell after the parameters
+    assert "image_paths = find_image_files(" in no_folder_failed.source  # the first cell that lists files
 
 
-def test_generator_saved_after_each_epoch_loads_in_safe_mode(tmp_path):
+def test_a_second_run_continues_after_the_first_runs_checkpoint_and_saves_the_generator(notebook, tmp_path):
+    """Run in smoke mode for 1 epoch, then again for 2 in the same folder: the second run trains epoch 2 only,
+    and the generator file it saves is the checkpoint's generator after epoch 2."""
     import keras
+
+    output_dir = tmp_path / "outputs"
+    runs = []
+    for epochs in (1, 2):
+        executed, client, environment = _notebook_and_client(os.environ, output_dir, epochs)
+        client.execute(env=environment)
+        runs.append([cell for cell in executed.cells if cell.cell_type == "code"])
+    starts = [_printed(next(cell for cell in code if "checkpoint.start(" in cell.source)) for code in runs]
+    assert "Starting from scratch" in starts[0] and "Continuing after epoch 1 of 2" in starts[1], starts
+    second_fit = _printed(next(cell for cell in runs[1] if "gan.fit(" in cell.source))
+    assert "Epoch 2/2" in second_fit and "Epoch 1/2" not in second_fit, second_fit
+
+    folder = output_dir / NOTEBOOK
+    assert sorted(path.name for path in (folder / "frames").glob("*.png")) == ["epoch_0001.png", "epoch_0002.png"]
+    assert len(json.loads((folder / "checkpoints" / "history.json").read_text())["d_loss"]) == 2
+    restored = training.GAN(notebook["build_celeba_generator"](100), notebook["build_celeba_discriminator"](), 100)
+    restored.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+    assert callbacks.GANCheckpoint(restored, folder / "checkpoints").restore_latest() == 2
+    saved = models.load_generator(folder / "celeba_generator.keras", latent_dim=100, image_shape=(28, 28, 3))
+    noise = np.random.default_rng(0).normal(size=(2, 100)).astype("float32")
+    np.testing.assert_allclose(saved(noise, training=False), restored.generator(noise, training=False), atol=1e-6)
+    assert not list(folder.glob(".*.partial.keras"))
+
+
+def test_setup_sets_memory_growth_on_every_gpu(monkeypatch, capsys):
     import tensorflow as tf
 
-    # Tiny networks (the callback works for any GAN; CelebA's generator is slow to train on a CPU).
-    generator = keras.Sequential([keras.Input((8,)), keras.layers.Dense(28 * 28 * 3, activation="tanh"),
-                                  keras.layers.Reshape((28, 28, 3))])
-    discriminator = keras.Sequential([keras.Input((28, 28, 3)), keras.layers.Flatten(), keras.layers.Dense(1)])
-    gan = training.GAN(generator, discriminator, latent_dim=8)
-    gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
-    images = tf.data.Dataset.from_tensor_slices(np.zeros((2, 28, 28, 3), np.float32)).batch(2)
-    path = tmp_path / "celeba_generator.keras"
-    gan.fit(images, epochs=1, verbose=0, shuffle=False, callbacks=[callbacks.SaveGeneratorCallback(path)])
-    loaded = models.load_generator(path, latent_dim=8, image_shape=(28, 28, 3))
-    noise = np.random.default_rng(0).normal(size=(2, 8)).astype("float32")
-    np.testing.assert_allclose(loaded(noise, training=False), gan.generator(noise, training=False), atol=1e-6)
-    assert not list(tmp_path.glob("*.partial.keras"))
-    with pytest.raises(ValueError, match=".keras"):
-        callbacks.SaveGeneratorCallback(tmp_path / "generator.h5")
+    gpus = [tf.config.PhysicalDevice(name=f"/physical_device:GPU:{n}", device_type="GPU") for n in range(2)]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus if kind == "GPU" else [])
+    set_on = []
+    monkeypatch.setattr(tf.config.experimental, "set_memory_growth", lambda gpu, enabled: set_on.append((gpu.name, enabled)))
+    setup = next(cell for cell in code_cells(NOTEBOOK) if "set_memory_growth" in cell.source)
+    exec(setup.source, {"tf": tf})
+    assert set_on == [(gpu.name, True) for gpu in gpus]

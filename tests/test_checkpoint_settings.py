@@ -21,7 +21,7 @@ def train(directory, settings, epochs, resume=True):
     checkpoint = callbacks.GANCheckpoint(gan, directory, settings=settings)
     initial_epoch = checkpoint.start(epochs, resume=resume)
     gan.fit(tiny_dataset(1), epochs=epochs, initial_epoch=initial_epoch, verbose=0,
-            shuffle=False, callbacks=[callbacks.CheckpointCallback(checkpoint, 1)])
+            shuffle=False, callbacks=[callbacks.CheckpointCallback(checkpoint)])
     return checkpoint
 
 

@@ -47,7 +47,7 @@ def test_generator_draws_one_image_per_requested_digit_and_the_label_changes_it(
 
 def test_the_discriminator_scores_the_same_images_differently_under_another_label(networks):
     _, discriminator = networks
-    images = tf.constant(data.load_mnist_sample()[0][:2])
+    images = tf.constant(data.load_mnist("sample")[0][:2])
     scores = [discriminator([images, tf.constant(one_hot_labels([digit, digit]))], training=False) for digit in (3, 8)]
     assert scores[0].shape == (2, 1) and not np.allclose(scores[0], scores[1])
 
@@ -62,7 +62,7 @@ def test_the_conditional_step_gives_both_networks_the_batchs_labels(monkeypatch,
     monkeypatch.setattr(discriminator, "call", lambda inputs, *args, **kwargs: seen.append(inputs[1]) or original_call(inputs, *args, **kwargs))
     gan = namespace["ConditionalGAN"](generator, discriminator, 100)
     gan.compile(keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
-    images, labels = data.load_mnist_sample()
+    images, labels = data.load_mnist("sample")
     logs = gan.train_step((tf.constant(images[:4]), tf.constant(one_hot_labels(labels[:4]))))
     assert set(logs) == {"d_loss", "g_loss", "real_score", "fake_score"}
     assert len(seen) >= 2 and all(np.array_equal(label, one_hot_labels(labels[:4])) for label in seen[-2:])

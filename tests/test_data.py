@@ -8,7 +8,7 @@ from gan_utils import data
 
 
 def test_shipped_sample_is_real_balanced_digits_in_unit_range():
-    images, labels = data.load_mnist_sample()
+    images, labels = data.load_mnist("sample")
     assert images.shape == (1000, 28, 28, 1) and images.dtype == np.float32
     assert images.min() == -1.0 and images.max() == 1.0
     assert np.bincount(labels, minlength=10).tolist() == [100] * 10
@@ -80,7 +80,7 @@ def test_check_images_compares_the_expected_shape():
 
 
 def test_dataset_gives_full_batches_in_unit_range():
-    images, _ = data.load_mnist_sample()
+    images, _ = data.load_mnist("sample")
     dataset = data.make_dataset(images[:100], batch_size=32, seed=0)
     batches = [batch.numpy() for batch in dataset]
     assert [len(batch) for batch in batches] == [32, 32, 32]  # the partial batch of 4 is dropped

@@ -27,7 +27,7 @@ def tiny_gan(generator_lr=1e-3, discriminator_lr=1e-3, generator=None, steps_per
 
 
 def digits(count=64, batch_size=16):
-    images, _ = data.load_mnist_sample()
+    images, _ = data.load_mnist("sample")
     return data.make_dataset(images[:count], batch_size, shuffle=False)
 
 
@@ -49,13 +49,13 @@ def test_a_nan_loss_stops_training_naming_epoch_step_and_causes_and_keeps_the_la
     gan = tiny_gan()
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path)
     monitor = callbacks.DivergenceMonitor()
-    gan.fit(digits(), epochs=1, verbose=0, callbacks=[monitor, callbacks.CheckpointCallback(checkpoint, 1)])
+    gan.fit(digits(), epochs=1, verbose=0, callbacks=[monitor, callbacks.CheckpointCallback(checkpoint)])
     good_weights = [np.array(weight) for weight in gan.generator.weights]
 
     gan.generator_optimizer.learning_rate = 1e30  # a learning-rate typo: the weights blow up
     gan.discriminator_optimizer.learning_rate = 1e30
     with pytest.raises(callbacks.TrainingDivergedError) as raised:
-        gan.fit(digits(), epochs=3, initial_epoch=1, verbose=0, callbacks=[monitor, callbacks.CheckpointCallback(checkpoint, 1)])
+        gan.fit(digits(), epochs=3, initial_epoch=1, verbose=0, callbacks=[monitor, callbacks.CheckpointCallback(checkpoint)])
     message = str(raised.value)
     assert "epoch 2, step " in message and ("nan" in message or "inf" in message)
     assert "learning rate" in message and "[-1, 1]" in message
@@ -201,7 +201,7 @@ def test_the_collapse_check_reads_the_generator_in_inference_mode_as_it_draws_sa
     normalise, draw = layers.BatchNormalization(center=False, scale=False), layers.Dense(28 * 28)
     generator = keras.Sequential([keras.Input((LATENT_DIM,)), normalise, draw, layers.Reshape((28, 28, 1))])
     normalise.moving_variance.assign(np.full(LATENT_DIM, 1e8))
-    draw.bias.assign(data.load_mnist_sample()[0][0].reshape(-1))  # one digit, whatever the noise
+    draw.bias.assign(data.load_mnist("sample")[0][0].reshape(-1))  # one digit, whatever the noise
     monitor = started_monitor(gan_of(generator))
     with pytest.warns(callbacks.GANTrainingWarning) as caught:
         monitor.on_epoch_end(0)
@@ -235,7 +235,7 @@ def read_as(classes, confidence):
 
 def test_by_default_the_class_check_reads_500_images(monkeypatch):
     monkeypatch.setattr(metrics, "classifier_outputs", lambda classifier, images: (None, read_as([1] * len(images), 0.95)))
-    monitor = started_monitor(gan_of(generator_of(data.load_mnist_sample()[0][:10])), classifier="given above")
+    monitor = started_monitor(gan_of(generator_of(data.load_mnist("sample")[0][:10])), classifier="given above")
     with pytest.warns(callbacks.GANTrainingWarning) as caught:
         monitor.on_epoch_end(0)
     assert [str(warning.message) for warning in caught] == [
@@ -253,7 +253,7 @@ def test_a_healthy_run_gets_no_warning():
 
 
 def test_sample_diversity_is_zero_for_identical_images_and_high_for_digits_and_an_untrained_dcgan():
-    images, _ = data.load_mnist_sample()
+    images, _ = data.load_mnist("sample")
     assert callbacks.sample_diversity(np.repeat(images[:1], 16, axis=0)) == pytest.approx(0.0, abs=1e-6)
     assert callbacks.sample_diversity(images[:16]) > 0.3
     keras.utils.set_random_seed(0)
@@ -268,7 +268,7 @@ def test_divergence_monitor_rejects_a_bad_patience():
 
 @pytest.fixture(scope="module")
 def digit_classifier(tmp_path_factory):
-    images, labels = data.load_mnist_sample()
+    images, labels = data.load_mnist("sample")
     path = tmp_path_factory.mktemp("classifier") / "classifier.keras"
     return metrics.load_domain_classifier(path=path, images=images[:600], labels=labels[:600], epochs=15)
 
@@ -302,7 +302,7 @@ def class_warnings(generator, classifier, steps_taken=200, **monitor_settings):
 
 
 def test_a_generator_that_draws_only_ones_and_sevens_gets_a_mode_collapse_warning(digit_classifier):
-    images, labels = data.load_mnist_sample()
+    images, labels = data.load_mnist("sample")
     ones_and_sevens = images[900:][np.isin(labels[900:], [1, 7])]
     assert metrics.class_histogram(digit_classifier, ones_and_sevens)[[1, 7]].sum() > 0.8
     caught = class_warnings(generator_of(ones_and_sevens), digit_classifier)
@@ -311,7 +311,7 @@ def test_a_generator_that_draws_only_ones_and_sevens_gets_a_mode_collapse_warnin
 
 def test_the_class_check_starts_at_the_generators_class_check_after_steps_th_step(digit_classifier):
     """Before, a healthy generator's blobs may be read as one digit: in notebook 09, seed 1, 61% of them as 8s."""
-    images, labels = data.load_mnist_sample()
+    images, labels = data.load_mnist("sample")
     ones_and_sevens = generator_of(images[900:][np.isin(labels[900:], [1, 7])])
     assert class_warnings(ones_and_sevens, digit_classifier, steps_taken=199) == []
     assert len(class_warnings(ones_and_sevens, digit_classifier, steps_taken=200)) == 1
@@ -319,7 +319,7 @@ def test_the_class_check_starts_at_the_generators_class_check_after_steps_th_ste
 
 
 def test_a_generator_that_draws_every_digit_gets_no_mode_collapse_warning(digit_classifier):
-    images, labels = data.load_mnist_sample()
+    images, labels = data.load_mnist("sample")
     shares = metrics.class_histogram(digit_classifier, images[900:])
     assert shares.sum() == pytest.approx(1.0) and shares.min() > 0.03  # about 10% each, like real MNIST
     assert class_warnings(generator_of(images[900:]), digit_classifier) == []
@@ -334,12 +334,12 @@ def test_a_generator_that_draws_every_digit_gets_no_mode_collapse_warning(digit_
 def test_the_class_check_counts_from_min_confidence_on_and_warns_below_half_of_the_classes(monkeypatch, probabilities, warned):
     """The classifier's readings are given here, so that each boundary is met exactly."""
     monkeypatch.setattr(metrics, "classifier_outputs", lambda classifier, images: (None, probabilities))
-    caught = class_warnings(generator_of(data.load_mnist_sample()[0][:10]), classifier="given above")
+    caught = class_warnings(generator_of(data.load_mnist("sample")[0][:10]), classifier="given above")
     assert len(caught) == warned
 
 
 def test_the_mode_collapse_warning_reads_the_images_drawn_with_the_monitors_seed(digit_classifier, monkeypatch):
-    images, labels = data.load_mnist_sample()
+    images, labels = data.load_mnist("sample")
     generator = generator_of(images[900:][np.isin(labels[900:], [1, 7])])
     gan = gan_of(generator)
     monitor = started_monitor(gan, classifier=digit_classifier, num_class_samples=300, seed=5)

@@ -43,22 +43,6 @@ def test_a_too_old_tensorflow_or_keras_gets_a_clear_message_naming_the_upgrade()
         hardware.check_versions({"TensorFlow": "2.21.0", "Keras": "2.15.0"})
 
 
-def test_memory_growth_is_set_on_every_gpu_and_a_late_call_says_what_to_do(monkeypatch):
-    gpus = [tf.config.PhysicalDevice(name=f"/physical_device:GPU:{n}", device_type="GPU") for n in range(2)]
-    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus if kind == "GPU" else [])
-    set_on = []
-    monkeypatch.setattr(tf.config.experimental, "set_memory_growth", lambda gpu, enabled: set_on.append((gpu.name, enabled)))
-    assert hardware.enable_memory_growth() == 2
-    assert set_on == [(gpu.name, True) for gpu in gpus]
-
-    def already_initialised(gpu, enabled):
-        raise RuntimeError("Physical devices cannot be modified after being initialized")
-
-    monkeypatch.setattr(tf.config.experimental, "set_memory_growth", already_initialised)
-    with pytest.raises(RuntimeError, match="restart the kernel and call enable_memory_growth"):
-        hardware.enable_memory_growth()
-
-
 def write_cpuinfo(tmp_path, flags):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("".join(f"processor\t: {n}\nmodel name\t: Test CPU\nflags\t\t: {flags}\n\n" for n in range(2)))

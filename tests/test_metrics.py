@@ -11,7 +11,7 @@ from gan_utils import callbacks, data, metrics, models, training
 
 @pytest.fixture(scope="module")
 def digits():
-    images, labels = data.load_mnist_sample()
+    images, labels = data.load_mnist("sample")
     order = np.random.default_rng(0).permutation(len(images))
     return images[order], labels[order]
 
@@ -58,7 +58,7 @@ def test_default_path_follows_gan_data_and_the_cache_folder(monkeypatch, tmp_pat
     metrics.load_domain_classifier("mnist")  # GAN_DATA=sample in the test suite
     metrics.load_domain_classifier("mnist")
     assert trained == [1000]
-    images, labels = data.load_mnist_sample()
+    images, labels = data.load_mnist("sample")
     fingerprint = metrics.training_fingerprint(images, labels, epochs=15, seed=0)
     assert sorted(path.name for path in tmp_path.glob("*.keras")) == [f"mnist-sample-{fingerprint[:16]}_classifier.keras"]
 
@@ -269,17 +269,25 @@ def test_statistics_and_shares_that_do_not_fit_are_refused_with_a_clear_message(
             metrics.effective_classes(bad)
 
 
-def test_nearest_neighbours_find_exact_copies(digits):
+def test_notebook_06s_nearest_neighbours_find_exact_copies_and_agree_with_a_pair_by_pair_search(digits):
+    from tools.notebook_cells import definitions
+
+    nearest_neighbours = definitions("06_evaluating_a_gan", "nearest_neighbours")["nearest_neighbours"]
     references = digits[0][:100]
-    indices, distances = metrics.nearest_neighbours(references[[3, 41]], references)
+    indices, distances = nearest_neighbours(references[[3, 41]], references)
     assert list(indices) == [3, 41] and np.allclose(distances, 0.0, atol=1e-4)
+    queries = digits[0][100:110] * 0.5
+    indices, distances = nearest_neighbours(queries, references)
+    pairwise = np.sqrt(((queries[:, None].astype(np.float64) - references[None].astype(np.float64)) ** 2).sum(axis=(2, 3, 4)))
+    np.testing.assert_array_equal(indices, pairwise.argmin(axis=1))
+    np.testing.assert_allclose(distances, pairwise.min(axis=1), rtol=1e-9)
 
 
 def test_generator_ema_tracks_the_generator_and_label_smoothing_trains():
     keras.utils.set_random_seed(0)
     gan = training.GAN(models.build_dcgan_generator(), models.build_dcgan_discriminator(), 100, real_label=0.9)
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
-    images, _ = data.load_mnist_sample()
+    images, _ = data.load_mnist("sample")
     copy, average = callbacks.GeneratorEMA(decay=0.0), callbacks.GeneratorEMA(decay=0.99)
     history = gan.fit(data.make_dataset(images[:32], 8, shuffle=False), epochs=1, verbose=0, callbacks=[copy, average])
     assert np.isfinite(history.history["d_loss"][0])
@@ -299,9 +307,9 @@ def test_notebook_06_measures_the_average_of_the_weights_that_notebook_02_draws_
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
     average = callbacks.GeneratorEMA(decay=0.9)
     checkpoint = callbacks.GANCheckpoint(gan, tmp_path / "checkpoints", ema=average, run_info={"data": "sample", "latent_dim": 100})
-    images, _ = data.load_mnist_sample()
+    images, _ = data.load_mnist("sample")
     gan.fit(data.make_dataset(images[:64], 16, shuffle=False), epochs=1, verbose=0, shuffle=False,
-            callbacks=[average, callbacks.CheckpointCallback(checkpoint, every_n_epochs=1)])
+            callbacks=[average, callbacks.CheckpointCallback(checkpoint)])
     noise = np.random.default_rng(0).standard_normal((4, 100)).astype("float32")
     averaged, raw = (keras.ops.convert_to_numpy(g(noise, training=False)) for g in (average.ema_generator, gan.generator))
     assert not np.allclose(averaged, raw, atol=1e-3), "the average should differ from the generator here"

@@ -19,7 +19,7 @@ def write_idx(path, array):
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
 def test_mnist_idx_files_load_as_the_same_digits(tmp_path, suffix):
-    images, labels = data.load_mnist_sample()
+    images, labels = data.load_mnist("sample")
     pixels = np.rint(images[..., 0] * 127.5 + 127.5).astype(np.uint8)
     with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
         load_mnist_idx(tmp_path)  # nothing there yet
@@ -46,7 +46,7 @@ def test_mnist_idx_refuses_other_files_and_cut_files(tmp_path):
 
 
 def test_gan_data_can_name_a_folder_of_idx_files(tmp_path, monkeypatch):
-    images, labels = data.load_mnist_sample()
+    images, labels = data.load_mnist("sample")
     pixels = np.rint(images[..., 0] * 127.5 + 127.5).astype(np.uint8)
     write_idx(tmp_path / "train-images-idx3-ubyte.gz", pixels)
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", labels)

@@ -13,19 +13,19 @@ def pixels(images):
 
 
 def test_the_shipped_test_digits_are_balanced_real_digits_none_of_them_a_shipped_training_digit():
-    images, labels = data.load_mnist_test_sample()
+    images, labels = data.load_mnist_test("sample")
     assert images.shape == (1000, 28, 28, 1) and images.dtype == np.float32
     assert images.min() == -1.0 and images.max() == 1.0
     assert np.bincount(labels, minlength=10).tolist() == [100] * 10
     ink = (images > 0).reshape(len(images), -1).sum(axis=1)  # a stroke of some hundred pixels, as real digits have
     assert 40 < ink.mean() < 250
     assert len({image.tobytes() for image in pixels(images)}) == 1000
-    training = {image.tobytes() for image in pixels(data.load_mnist_sample()[0])}
+    training = {image.tobytes() for image in pixels(data.load_mnist("sample")[0])}
     assert not training & {image.tobytes() for image in pixels(images)}
 
 
 def test_sample_source_gives_the_shipped_test_digits_also_through_gan_data(monkeypatch):
-    expected, expected_labels = data.load_mnist_test_sample()
+    expected, expected_labels = data.load_mnist_test("sample")
     monkeypatch.setenv(data.DATA_SOURCE_ENV, "sample")
     images, labels = data.load_mnist_test()
     np.testing.assert_array_equal(images, expected)
@@ -35,8 +35,8 @@ def test_sample_source_gives_the_shipped_test_digits_also_through_gan_data(monke
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
 def test_a_folder_of_idx_files_gives_the_t10k_files_as_test_digits_and_the_train_files_as_training_digits(tmp_path, suffix):
-    train_images, train_labels = data.load_mnist_sample()
-    test_images, test_labels = data.load_mnist_test_sample()
+    train_images, train_labels = data.load_mnist("sample")
+    test_images, test_labels = data.load_mnist_test("sample")
     with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte"):
         data.load_mnist_test(tmp_path)
     write_idx(tmp_path / f"train-images-idx3-ubyte{suffix}", pixels(train_images))

@@ -189,9 +189,11 @@ def test_tests_and_notebook_kernels_import_the_installed_gan_utils():
 
 
 # gan_utils' line budget, counted as code_lines() counts: issue 14's limit for the package was 900 lines of code.
-# It had 898 then, 1,015 after later issues' additions, 1,047 with notebook 10's augment.py (32); trimmed to 1,001,
-# 975, then to this ceiling, still 68 over the 900. Lower the ceiling as the package shrinks; never raise it.
-GAN_UTILS_MAX_CODE_LINES = 968
+# It had 898 then, 1,015 after later issues' additions, 1,047 with notebook 10's augment.py (32); trimmed to 968,
+# then to 895 by moving code that one notebook alone uses into that notebook, in the open (05's file listing and
+# memory growth, 06's nearest neighbours) and by checkpointing after every epoch only. Lower it as the package
+# shrinks; never raise it above 900.
+GAN_UTILS_MAX_CODE_LINES = 895
 
 
 def code_lines(source):

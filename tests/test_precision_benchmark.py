@@ -13,8 +13,8 @@ from gan_utils import data, metrics
 
 @pytest.fixture(scope="module")
 def digits():
-    train_images, train_labels = data.load_mnist_sample()
-    test_images, _ = data.load_mnist_test_sample()
+    train_images, train_labels = data.load_mnist("sample")
+    test_images, _ = data.load_mnist_test("sample")
     return train_images, train_labels, test_images, metrics.load_domain_classifier("mnist", source="sample")
 
 

@@ -158,7 +158,7 @@ def test_restore_trims_a_history_saved_ahead_of_its_checkpoint(tmp_path):
 
 def test_a_resumed_run_draws_the_missing_frame_of_its_checkpoint_and_lists_each_epoch_once(tmp_path):
     gan = resumable_training.build_gan()
-    dataset = resumable_training.data.make_dataset(resumable_training.data.load_mnist_sample()[0][:32], 16)
+    dataset = resumable_training.data.make_dataset(resumable_training.data.load_mnist("sample")[0][:32], 16)
     frames = callbacks.SampleGridCallback(np.ones((4, resumable_training.LATENT_DIM), "float32"), tmp_path, show=False)
     gan.fit(dataset, epochs=2, verbose=0, callbacks=[frames])
     expected = iio.imread(frames.frame_path(2))

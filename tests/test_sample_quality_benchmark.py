@@ -10,7 +10,7 @@ from gan_utils import data, metrics, training
 
 @pytest.mark.parametrize("notebook", ["01", "03", "04"])
 def test_notebook_networks_train_with_their_own_loop(notebook, monkeypatch):
-    images, _ = data.load_mnist_sample()
+    images, _ = data.load_mnist("sample")
     monkeypatch.setitem(sample_quality.NOTEBOOK_SETUPS[notebook], "batch_size", 16)  # the loop, not the batch, is tested
     batch_size = sample_quality.NOTEBOOK_SETUPS[notebook]["batch_size"]
     images = images[: 2 * batch_size + 5]  # two batches per epoch (the 5 left over are dropped): 3 steps cross an epoch
@@ -60,7 +60,7 @@ def test_fashion_json_loader_reads_each_class_in_label_order(tmp_path):
 def test_article_loops_use_their_own_optimizer_or_the_one_given(make_step, article_optimizer, article_learning_rate):
     from benchmarks import article_loops
 
-    real_images = data.load_mnist_sample()[0][:4]
+    real_images = data.load_mnist("sample")[0][:4]
 
     def discriminator_optimizer_after_one_step(**options):
         generator = keras.Sequential([keras.Input((100,)), keras.layers.Dense(28 * 28, activation="tanh"),

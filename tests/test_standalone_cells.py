@@ -29,7 +29,7 @@ CASES = {  # the functions and classes each notebook's standalone cells must def
     "07_conditional_gan_mnist": ["build_conditional_generator", "build_conditional_discriminator", "one_hot_labels", "generate_digits"],
     "08_wgan_gp_mnist": ["build_critic", "gradient_penalty", "WGANGP"],
     "09_when_a_gan_goes_wrong": ["build_mlp_generator", "build_mlp_discriminator"],
-    "05_celeba_faces": ["decode_face", "read_faces", "batch_faces", "build_celeba_generator", "build_celeba_discriminator"],
+    "05_celeba_faces": ["find_image_files", "decode_face", "read_faces", "batch_faces", "build_celeba_generator", "build_celeba_discriminator"],
     "10_little_data": ["random_translation", "random_cutout", "diff_augment"],
 }
 
@@ -90,7 +90,7 @@ def standalone_runs(tmp_path_factory):
     (one process for all: each would otherwise pay TensorFlow's start-up). {notebook: what happened}."""
     folder = tmp_path_factory.mktemp("standalone")
     runs = {notebook: [(cell.index, cell.source) for cell in tagged(notebook, "standalone")] for notebook in RUN}
-    for name, (train, test) in {"mnist": (data.load_mnist_sample(), data.load_mnist_test_sample()),
+    for name, (train, test) in {"mnist": (data.load_mnist("sample"), data.load_mnist_test("sample")),
                                 "fashion_mnist": (data.load_fashion_mnist("sample"), data.load_fashion_mnist("sample"))}.items():
         as_downloaded = {key: np.rint(images[..., 0] * 127.5 + 127.5).astype(np.uint8)  # uint8, no channel axis
                          for key, images in (("x_train", train[0]), ("x_test", test[0][:100]))}

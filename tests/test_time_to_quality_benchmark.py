@@ -35,7 +35,7 @@ def test_augment_variant_shows_the_discriminator_augmented_real_and_fake_images(
         return original(images, *args, **kwargs)
 
     monkeypatch.setattr(gan_utils.augment, "diff_augment", counting)
-    images = data.load_mnist_sample()[0][:16]
+    images = data.load_mnist("sample")[0][:16]
     assert "diff_augment(real_images" in ttq.notebook_cell_source(ttq.NOTEBOOK_10, "class AugmentedGAN(")  # the notebook's step
     with pytest.raises(ValueError, match="0 code cells"):
         ttq.notebook_cell_source(ttq.NOTEBOOK_10, "class NoSuchGAN(")
@@ -47,9 +47,9 @@ def test_augment_variant_shows_the_discriminator_augmented_real_and_fake_images(
 
 
 def test_a_short_run_measures_every_generator_at_every_evaluation():
-    images = data.load_mnist_sample()[0][:96]
+    images = data.load_mnist("sample")[0][:96]
     classifier = metrics.build_domain_classifier(seed=0)  # untrained: the mechanics, not the numbers, are tested
-    evaluate = ttq.Evaluator(classifier, data.load_mnist_test_sample()[0][:200], kid_subsets=2)
+    evaluate = ttq.Evaluator(classifier, data.load_mnist_test("sample")[0][:200], kid_subsets=2)
     rows = []
     gan, averages = ttq.train_run("batch128", 3, images, evaluate, steps=4, eval_every=2, num_images=100,
                                   report=rows.append, precision="float32", batch_size=32)

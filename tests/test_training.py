@@ -137,7 +137,7 @@ def test_bfloat16_dcgan_layers_compute_in_bfloat16_with_float32_outputs_and_loss
     images = gan.generator(tf.zeros((2, 100)), training=False)
     assert gan.generator.layers[0].compute_dtype == "bfloat16" and images.dtype == "float32"
     assert gan.discriminator(images, training=False).dtype == "float32"
-    logs = gan.train_step(tf.constant(data.load_mnist_sample()[0][:4]))  # one eager step
+    logs = gan.train_step(tf.constant(data.load_mnist("sample")[0][:4]))  # one eager step
     assert all(logs[name].dtype == "float32" and np.isfinite(float(logs[name])) for name in logs)
 
 

@@ -66,7 +66,7 @@ def fit_losses(images, dropout=True, policy="float32", **compile_options):
 def test_compiled_loop_gives_the_eager_loops_losses(jit_compile, noise):
     # XLA draws other random numbers from the same seed (its own RNG algorithm), so Dropout masks
     # would differ from the eager loop's: compare XLA with Dropout off on both sides.
-    images, _ = data.load_mnist_sample()
+    images, _ = data.load_mnist("sample")
     dropout = not jit_compile
     eager = eager_losses(tf.constant(images[:BATCH]), noise, dropout)
     fast = fit_losses(images, dropout, jit_compile=jit_compile)
@@ -76,7 +76,7 @@ def test_compiled_loop_gives_the_eager_loops_losses(jit_compile, noise):
 
 def test_bfloat16_loop_gives_the_eager_loops_losses_at_bfloat16_precision(noise):
     """On a CPU with bfloat16 instructions the notebooks train in mixed_bfloat16 (hardware.recommended_precision)."""
-    images, _ = data.load_mnist_sample()
+    images, _ = data.load_mnist("sample")
     fast_bfloat16 = fit_losses(images, policy="mixed_bfloat16")
     eager_bfloat16 = eager_losses(tf.constant(images[:BATCH]), noise, policy="mixed_bfloat16")
     eager_float32 = eager_losses(tf.constant(images[:BATCH]), noise)

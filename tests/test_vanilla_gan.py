@@ -33,7 +33,7 @@ def make_gan(k=None, seed=0, optimizer=lambda: keras.optimizers.SGD(LEARNING_RAT
 
 @pytest.fixture(scope="module")
 def real_images():
-    return data.load_mnist_sample()[0][: BATCH * 2]  # two batches
+    return data.load_mnist("sample")[0][: BATCH * 2]  # two batches
 
 
 def batches(images):

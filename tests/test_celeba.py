@@ -254,7 +254,7 @@ def test_a_second_run_continues_after_the_first_runs_checkpoint_and_saves_the_ge
     assert not list(folder.glob(".*.partial.keras"))
 
 
-def test_setup_sets_memory_growth_on_every_gpu(monkeypatch, capsys):
+def test_setup_sets_memory_growth_on_every_gpu(monkeypatch):
     import tensorflow as tf
 
     gpus = [tf.config.PhysicalDevice(name=f"/physical_device:GPU:{n}", device_type="GPU") for n in range(2)]

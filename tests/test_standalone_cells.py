@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from gan_utils import data
-from tools.notebook_cells import code_cells, tagged
+from tools.notebook_cells import tagged
 
 ALLOWED_IMPORTS = {"keras", "tensorflow", "numpy", "matplotlib"} | set(sys.stdlib_module_names)
 CASES = {  # the functions and classes each notebook's standalone cells must define

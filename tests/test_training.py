@@ -6,7 +6,6 @@ and with 0.9 (one-sided label smoothing). A step that trained a network on the o
 over the wrong weights, or ignored real_label gives other weights.
 """
 
-import warnings
 
 import keras
 import numpy as np
